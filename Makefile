@@ -1,0 +1,30 @@
+# The course in two commands:  `make course` (set up, then open JupyterLab)  and  `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup course test notebooks doctor
+
+setup: $(STAMP)
+
+# torch is pinned to the CPU build's version: an unpinned torch pulls GBs of CUDA wheels.
+# GPU users install the CUDA build of the same torch version first (see README), and pip keeps it.
+$(STAMP): pyproject.toml requirements/lock.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/lock.txt "torch==2.13.0" -e ".[test]"
+	touch $(STAMP)
+
+course: setup
+	$(BIN)/bertcourse doctor || true
+	$(BIN)/jupyter lab notebooks/
+
+test: setup
+	BERTCOURSE_PROFILE=laptop $(BIN)/python -m pytest
+
+notebooks: setup
+	$(BIN)/bertcourse notebooks
+
+doctor: setup
+	$(BIN)/bertcourse doctor

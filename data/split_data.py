@@ -1,0 +1,99 @@
+"""Build the train/validation/test splits of the course's own datasets from their authored sources.
+
+Authored sources (written by hand for this course) stay as they are:
+  emotion/parts/*.jsonl, ner/all.jsonl, bio_ner/all.jsonl, corpus/parts/*.txt, bio_corpus/all.txt
+and this script derives the split files next to them, deterministically (fixed seed),
+stratified by label for emotion, after dropping exact duplicates (case- and space-insensitive).
+Re-run it after adding examples:  python data/split_data.py
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent
+SEED = 13
+FRACTIONS = {"train": 0.70, "validation": 0.15, "test": 0.15}
+EMOTIONS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _unique(rows: list[dict], text_of) -> list[dict]:
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        if _key(text_of(row)) not in seen:
+            seen.add(_key(text_of(row)))
+            kept.append(row)
+    return kept
+
+
+def _cut(rows: list, fractions: dict[str, float]) -> dict[str, list]:
+    """Split shuffled `rows` by `fractions`, the last split taking the remainder."""
+    splits, start = {}, 0
+    names = list(fractions)
+    for name in names[:-1]:
+        end = start + round(len(rows) * fractions[name])
+        splits[name], start = rows[start:end], end
+    splits[names[-1]] = rows[start:]
+    return splits
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
+def _read_jsonl(paths: list[Path]) -> list[dict]:
+    return [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def split_emotion() -> None:
+    rows = _unique(_read_jsonl(sorted((DATA / "emotion" / "parts").glob("*.jsonl"))), lambda row: row["text"])
+    by_label: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_label[row["label"]].append({"text": row["text"], "label": EMOTIONS.index(row["label"])})
+    splits: dict[str, list[dict]] = defaultdict(list)
+    rng = random.Random(SEED)
+    for label in EMOTIONS:
+        group = by_label[label]
+        rng.shuffle(group)
+        for name, part in _cut(group, FRACTIONS).items():
+            splits[name].extend(part)
+    for name, part in splits.items():
+        rng.shuffle(part)
+        _write_jsonl(DATA / "emotion" / f"{name}.jsonl", part)
+    (DATA / "emotion" / "labels.txt").write_text("\n".join(EMOTIONS) + "\n", encoding="utf-8")
+
+
+def split_token_classification(folder: str) -> None:
+    rows = _unique(_read_jsonl([DATA / folder / "all.jsonl"]), lambda row: " ".join(row["tokens"]))
+    random.Random(SEED).shuffle(rows)
+    for name, part in _cut(rows, FRACTIONS).items():
+        _write_jsonl(DATA / folder / f"{name}.jsonl", part)
+
+
+def split_corpus(folder: str, sources: list[Path]) -> None:
+    documents = [block.strip() for path in sources for block in path.read_text(encoding="utf-8").split("\n\n")
+                 if block.strip()]
+    documents = list(dict.fromkeys(documents))
+    random.Random(SEED).shuffle(documents)
+    for name, part in _cut(documents, {"train": 0.9, "validation": 0.1}).items():
+        (DATA / folder / f"{name}.txt").write_text("\n\n".join(part) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    split_emotion()
+    split_token_classification("ner")
+    split_token_classification("bio_ner")
+    split_corpus("corpus", sorted((DATA / "corpus" / "parts").glob("*.txt")))
+    split_corpus("bio_corpus", [DATA / "bio_corpus" / "all.txt"])
+
+
+if __name__ == "__main__":
+    main()

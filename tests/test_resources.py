@@ -1,0 +1,151 @@
+"""Profiles, the registry, resource loading and the errors a learner sees when something is missing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from transformers import AutoModelForSequenceClassification, BertModel
+
+import bertcourse
+from bertcourse import minilm, profiles
+from bertcourse.errors import CourseError, DataFormatError, IntegrityError, ResourceUnavailable
+from bertcourse.registry import DATASETS, MINILM, MODELS
+
+
+@pytest.fixture(autouse=True)
+def fresh_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profiles, "_chosen", None)
+    for name in ("BERTCOURSE_PROFILE", "BERTCOURSE_MODEL_OVERRIDES", "BERTCOURSE_DATA_DIR", "BERTCOURSE_MODEL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_laptop_is_the_default_and_stands_in_minilm_for_every_hub_model() -> None:
+    assert bertcourse.active_profile().name == "laptop"
+    assert {profiles.resolve_model_key(key) for key in MODELS} == {MINILM}
+
+
+def test_profile_from_environment_and_from_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BERTCOURSE_PROFILE", "gpu")
+    assert bertcourse.active_profile().name == "gpu"
+    assert profiles.resolve_model_key("bert-base-cased") == "bert-base-cased"
+    assert bertcourse.use_profile("laptop").name == "laptop"
+    assert profiles.resolve_model_key("bert-base-cased") == MINILM
+
+
+def test_unknown_profile_is_a_short_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BERTCOURSE_PROFILE", "cluster")
+    with pytest.raises(CourseError, match="Unknown profile 'cluster'.*BERTCOURSE_PROFILE"):
+        bertcourse.active_profile()
+
+
+def test_overrides_swap_checkpoints_in_the_gpu_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    bertcourse.use_profile("gpu")
+    monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", f"bert-base-uncased={MINILM}")
+    assert profiles.resolve_model_key("bert-base-uncased") == MINILM
+    assert profiles.resolve_model_key("bert-base-cased") == "bert-base-cased"
+    monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", f"*={MINILM}")
+    assert profiles.resolve_model_key("biobert-base-cased") == MINILM
+    monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", "bert-base-uncased=gpt2")
+    with pytest.raises(CourseError, match="bad entry"):
+        profiles.resolve_model_key("bert-base-uncased")
+
+
+def test_error_renders_as_one_short_message_in_ipython() -> None:
+    err = ResourceUnavailable("Dataset 'x' missing.", fix="prefetch it")
+    rendered = err._render_traceback_()
+    assert rendered == ["ResourceUnavailable: Dataset 'x' missing.\nFix: prefetch it"]
+
+
+def test_laptop_loads_the_offline_encoder_and_tokenizer(capsys: pytest.CaptureFixture[str]) -> None:
+    tokenizer = bertcourse.load_tokenizer("bert-base-uncased")
+    assert tokenizer.vocab_size == 30522
+    assert tokenizer.tokenize("Talkie") == ["talk", "##ie"]
+    model = bertcourse.load_model("bert-base-uncased")
+    assert isinstance(model, BertModel) and model.config.num_hidden_layers == 6
+    classifier = bertcourse.load_model("bert-base-uncased", AutoModelForSequenceClassification, num_labels=6)
+    assert classifier.classifier.out_features == 6
+    printed = capsys.readouterr().out
+    assert "bert-base-uncased -> served by all-MiniLM-L6-v2 [laptop profile stand-in" in printed
+
+
+@pytest.mark.parametrize("key", list(DATASETS))
+def test_every_dataset_loads_offline_in_laptop_profile(key: str) -> None:
+    loaded = bertcourse.load_dataset(key)
+    assert len(loaded["train"]) > 0 and "validation" in loaded
+    column = {"text_classification": "label", "token_classification": "ner_tags", "corpus": "sentences"}
+    assert column[DATASETS[key].kind] in loaded["train"].column_names
+
+
+def test_gpu_profile_reads_real_local_copies(monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
+    bertcourse.use_profile("gpu")
+    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(shared_data))
+    emotion = bertcourse.load_dataset("emotion")
+    assert {name: len(split) for name, split in emotion.items()} == {"train": 16000, "validation": 2000, "test": 2000}
+    assert emotion["train"].features["label"].names == ["sadness", "joy", "love", "anger", "fear", "surprise"]
+    conll = bertcourse.load_dataset("conll2003")
+    assert len(conll["train"]) == 14041 and conll["train"].features["ner_tags"].feature.names[1] == "B-PER"
+    assert len(bertcourse.load_dataset("ncbi_disease")["test"]) == 940
+    wiki = bertcourse.load_dataset("wikipedia")
+    assert len(wiki["train"]) == 556 and len(wiki["train"][0]["sentences"]) > 10
+
+
+def test_gpu_profile_local_conll_column_files_match_jsonl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          shared_data: Path) -> None:
+    column_copy = tmp_path / "conll2003"
+    (column_copy / "raw").mkdir(parents=True)
+    shutil.copy(shared_data / "conll2003" / "labels.txt", column_copy)
+    shutil.copy(shared_data / "conll2003" / "raw" / "validation.txt.gz", column_copy / "raw")
+    shutil.copy(shared_data / "conll2003" / "raw" / "validation.txt.gz", column_copy / "raw" / "train.txt.gz")
+    bertcourse.use_profile("gpu")
+    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(tmp_path))
+    from_columns = bertcourse.load_dataset("conll2003")["validation"]
+    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(shared_data))
+    from_jsonl = bertcourse.load_dataset("conll2003")["validation"]
+    assert from_columns["tokens"] == from_jsonl["tokens"] and from_columns["ner_tags"] == from_jsonl["ner_tags"]
+
+
+def test_hub_unreachable_gives_a_short_error_naming_the_fix() -> None:
+    bertcourse.use_profile("gpu")  # conftest puts the hub libraries in offline mode
+    with pytest.raises(ResourceUnavailable) as caught:
+        bertcourse.load_model("bert-base-uncased")
+    message = str(caught.value)
+    assert "bert-base-uncased" in message and "BERTCOURSE_MODEL_DIR" in message and "laptop" in message
+    assert len(message.splitlines()) == 2
+    with pytest.raises(ResourceUnavailable, match="dair-ai/emotion"):
+        bertcourse.load_dataset("emotion")
+
+
+def test_missing_local_folder_and_bad_rows_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bertcourse.use_profile("gpu")
+    folder = tmp_path / "emotion"
+    folder.mkdir()
+    (folder / "labels.txt").write_text("sadness\njoy\n")
+    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(ResourceUnavailable, match="no train split"):
+        bertcourse.load_dataset("emotion")
+    (folder / "train.jsonl").write_text('{"text": "ok", "label": 1}\n{"text": "x", "label": "love"}\n')
+    with pytest.raises(DataFormatError, match=r"train\.jsonl, line 2: label 'love' is not in labels.txt"):
+        bertcourse.load_dataset("emotion")
+
+
+def test_unknown_resource_names_list_the_known_ones() -> None:
+    with pytest.raises(CourseError, match="(?s)no dataset called 'imdb'.*emotion"):
+        bertcourse.load_dataset("imdb")
+    with pytest.raises(CourseError, match="no model called 'gpt2'"):
+        bertcourse.load_model("gpt2")
+
+
+def test_minilm_weights_are_verified_by_sha256(tmp_path: Path) -> None:
+    real = minilm.package_model_dir()
+    minilm.verify(real)
+    copy = tmp_path / "model"
+    shutil.copytree(real, copy)
+    with (copy / "vocab.txt").open("a") as handle:
+        handle.write("tampered\n")
+    with pytest.raises(IntegrityError, match="vocab.txt does not match its sha256"):
+        minilm.verify(copy)
+    (copy / "config.json").unlink()
+    with pytest.raises(ResourceUnavailable, match="config.json is missing"):
+        minilm.verify(copy, {"config.json": minilm.EXPECTED_SHA256["config.json"]})
