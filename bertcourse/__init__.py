@@ -4,11 +4,12 @@ Notebooks keep the ideas in view (masking rule, attention formula, label alignme
 loss); loading, plotting, training loops and quizzes live here.
 """
 
-from bertcourse.doctor import doctor
+from bertcourse.diagnostics import doctor
 from bertcourse.errors import CourseError
 from bertcourse.lesson import set_seed, start_lesson
+from bertcourse.metrics_report import report_metric
 from bertcourse.profiles import active_profile, use_profile
 from bertcourse.resources import load_dataset, load_model, load_tokenizer
 
 __all__ = ["CourseError", "active_profile", "doctor", "load_dataset", "load_model", "load_tokenizer",
-           "set_seed", "start_lesson", "use_profile"]
+           "report_metric", "set_seed", "start_lesson", "use_profile"]

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from bertcourse.errors import CourseError
 
 # Modules that add their own sub-commands through `register(subparsers)`.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES = ("bertcourse.prefetch", "bertcourse.run_cli")
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from bertcourse.doctor import doctor
+    from bertcourse.diagnostics import doctor
 
     return 0 if doctor() else 1
 

@@ -28,7 +28,7 @@ def open_text(path: Path) -> IO[str]:
     """Open a UTF-8 text file, transparently decompressing `.gz`."""
     if not path.is_file():
         raise ResourceUnavailable(f"Missing data file: {path.name} (looked in {path.parent}).",
-                                  fix="check BERTCOURSE_DATA_DIR and the folder layout in README.md")
+                                  fix="check BERTCOURSE_DATA_DIR, or run `bertcourse prefetch` and set the line it prints")
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8")
     return path.open(encoding="utf-8")

@@ -28,9 +28,9 @@ from bertcourse.paths import shipped_data_dir
 from bertcourse.profiles import active_profile, resolve_model_key
 from bertcourse.registry import DATASETS, MINILM, MODELS, DatasetEntry
 
-_LOCAL_COPY_FIX = ("save a copy where the hub is reachable and point BERTCOURSE_MODEL_DIR / "
-                   "BERTCOURSE_DATA_DIR at it (layout in README), or switch to the offline profile "
-                   "with bertcourse.use_profile('laptop')")
+_LOCAL_COPY_FIX = ("run `bertcourse prefetch` where the hub is reachable (or `bertcourse prefetch --from DIR` "
+                   "from a copy) and set the BERTCOURSE_MODEL_DIR / BERTCOURSE_DATA_DIR line it prints, or "
+                   "switch to the offline profile with bertcourse.use_profile('laptop')")
 
 
 def model_source(key: str) -> tuple[str, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bertcourse import cli, doctor
+from bertcourse import cli, diagnostics
 from bertcourse.errors import ResourceUnavailable
 
 
@@ -32,8 +32,8 @@ def test_doctor_fails_and_says_how_to_fix_a_broken_encoder(monkeypatch: pytest.M
 def test_version_drift_from_the_lock_is_flagged(tmp_path: Path) -> None:
     lock = tmp_path / "lock.txt"
     lock.write_text("# comment\ntorch==0.1.0\nTransformers==5.23.0\n")
-    assert doctor.locked_versions(lock) == {"torch": "0.1.0", "transformers": "5.23.0"}
-    checks = {check.name: check for check in doctor._package_checks(doctor.locked_versions(lock))}
+    assert diagnostics.locked_versions(lock) == {"torch": "0.1.0", "transformers": "5.23.0"}
+    checks = {check.name: check for check in diagnostics._package_checks(diagnostics.locked_versions(lock))}
     assert checks["torch"].status == "WARN" and "lock: 0.1.0" in checks["torch"].detail
     assert checks["transformers"].status == "PASS"
 
@@ -42,7 +42,7 @@ def test_gpu_profile_lists_missing_local_copies(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("BERTCOURSE_PROFILE", "gpu")
     monkeypatch.setenv("BERTCOURSE_MODEL_DIR", str(tmp_path))
     (tmp_path / "bert-base-uncased").mkdir()
-    checks = {check.name: check for check in doctor.run_checks()}
+    checks = {check.name: check for check in diagnostics.run_checks()}
     assert checks["gpu model bert-base-uncased"].status == "PASS"
     assert checks["gpu model bert-base-cased"].status == "WARN"
-    assert "BERTCOURSE_MODEL_DIR" in checks["gpu model bert-base-cased"].fix
+    assert "bertcourse prefetch" in checks["gpu model bert-base-cased"].fix

@@ -111,7 +111,7 @@ def test_hub_unreachable_gives_a_short_error_naming_the_fix() -> None:
     with pytest.raises(ResourceUnavailable) as caught:
         bertcourse.load_model("bert-base-uncased")
     message = str(caught.value)
-    assert "bert-base-uncased" in message and "BERTCOURSE_MODEL_DIR" in message and "laptop" in message
+    assert "bert-base-uncased" in message and "bertcourse prefetch" in message and "laptop" in message
     assert len(message.splitlines()) == 2
     with pytest.raises(ResourceUnavailable, match="dair-ai/emotion"):
         bertcourse.load_dataset("emotion")

@@ -97,12 +97,12 @@ def _resource_checks() -> list[Check]:
                 local = bool(model_dir) and (Path(model_dir) / key).is_dir()
                 checks.append(Check(f"gpu model {key}", "PASS" if local else "WARN",
                                     "local copy" if local else "will download from the hub",
-                                    "" if local else "save a local copy before class and set BERTCOURSE_MODEL_DIR"))
+                                    "" if local else "run `bertcourse prefetch` before class and set the BERTCOURSE_MODEL_DIR line it prints"))
         for entry in DATASETS.values():
             local = bool(data_dir) and (Path(data_dir) / entry.local_folder).is_dir()
-            checks.append(Check(f"gpu data {entry.key}", "PASS" if local else "WARN",
-                                "local copy" if local else "will download from the hub",
-                                "" if local else "save a local copy before class and set BERTCOURSE_DATA_DIR"))
+            remote = "will download from the hub" if entry.hub_id else "missing: it has no hub copy"
+            checks.append(Check(f"gpu data {entry.key}", "PASS" if local else "WARN", "local copy" if local else remote,
+                                "" if local else "run `bertcourse prefetch` before class and set the BERTCOURSE_DATA_DIR line it prints"))
     return checks
 
 

@@ -1,0 +1,534 @@
+"""`bertcourse prefetch`: local copies of every hub checkpoint and dataset the course names, for
+instructors teaching the `gpu` profile in a room with poor internet.
+
+Layout (exactly what `bertcourse.resources` reads in the gpu profile):
+
+    <out>/models/<registry key>/      save_pretrained layout: the model with its pretraining heads
+                                      (AutoModelForPreTraining) and its tokenizer
+    <out>/data/<entry.local_folder>/  the course's local formats (bertcourse.formats): {split}.jsonl +
+                                      labels.txt, or plain-text corpora with blank lines between documents
+
+Every item is written into a hidden temporary sibling (`.<name>.partial-*`), checked (config,
+weights and tokenizer present; every data file readable by the course's own readers), given a
+`prefetch-manifest.json` with the size and sha256 of each file, and only then renamed into place.
+An interrupted download therefore never leaves a folder the course would take for complete, and
+its leftovers are removed on the next run. Re-running verifies every present item against its
+manifest, skips it when it matches and fetches it again when it does not.
+
+Where files come from is a `Source`: `HubSource` (the Hugging Face hub) by default, `FolderSource`
+(`--from DIR`: another prefetch folder, a USB stick, `../shared/data`) offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import gzip
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from tqdm.auto import tqdm
+
+from bertcourse import formats
+from bertcourse.errors import CourseError, IntegrityError
+from bertcourse.profiles import PROFILES
+from bertcourse.registry import DATASETS, MINILM, MODELS, DatasetEntry, ModelEntry
+
+MANIFEST = "prefetch-manifest.json"
+PARTIAL = ".partial-"
+OLD = ".old-"
+_BLOCK = 1 << 20
+
+
+class NotInSource(Exception):
+    """The source has no copy of this item: reported as unavailable, not as a failed download."""
+
+
+class Source(Protocol):
+    """Where prefetch gets things. Each method fills the empty folder `dest` (a temporary
+    sibling of the final folder) and raises `NotInSource` when it has no copy."""
+
+    description: str
+
+    def fetch_model(self, entry: ModelEntry, dest: Path) -> None: ...
+
+    def fetch_dataset(self, entry: DatasetEntry, dest: Path) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the course's local formats
+
+
+def _primary(candidates: str) -> str:
+    """The first of `a|b|c` candidates: the name prefetch writes."""
+    return candidates.split("|")[0]
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _label_names(feature: Any, column: str, entry: DatasetEntry) -> list[str]:
+    inner = getattr(feature, "feature", feature)  # List/Sequence(ClassLabel) for token tags
+    names = getattr(inner, "names", None)
+    if not names:
+        raise CourseError(f"Dataset {entry.key!r}: column {column!r} on the hub has no label names.",
+                          fix="bring a local copy in the layout README describes and use --from DIR")
+    return list(names)
+
+
+def _articles(lines: Iterable[str]) -> Iterable[list[str]]:
+    """Group WikiText lines into articles (' = Title = ' starts one; ' = = Section = = ' is skipped)."""
+    article: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("= ") and not stripped.startswith("= = "):
+            if article:
+                yield article
+            article = []
+        elif stripped and not stripped.startswith("="):
+            article.append(stripped)
+    if article:
+        yield article
+
+
+def _write_corpus(path: Path, documents: Iterable[list[str]]) -> None:
+    """Paragraph per line, blank line between documents; gzip (mtime 0, reproducible) for `.gz`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as raw:
+        sink = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else raw
+        try:
+            first = True
+            for document in documents:
+                sink.write(("" if first else "\n").encode() + "".join(p + "\n" for p in document).encode("utf-8"))
+                first = False
+        finally:
+            if sink is not raw:
+                sink.close()
+
+
+def write_dataset(entry: DatasetEntry, loaded: Any, dest: Path) -> None:
+    """Write a hub `DatasetDict` for `entry` into `dest` in the course's local format."""
+    for split, candidates in entry.local_files.items():
+        if split not in loaded:
+            continue
+        data = loaded[split]
+        path = dest / _primary(candidates)
+        if entry.kind == "text_classification":
+            names = _label_names(data.features["label"], "label", entry)
+            rows = ({"text": row["text"], "label": int(row["label"])} for row in data)
+            _write_jsonl(path, rows)
+        elif entry.kind == "token_classification":
+            names = _label_names(data.features["ner_tags"], "ner_tags", entry)
+            rows = ({"tokens": list(row["tokens"]), "ner_tags": [names[tag] for tag in row["ner_tags"]]}
+                    for row in data)
+            _write_jsonl(path, rows)
+        else:
+            names = []
+            lines = (line for batch in data.iter(batch_size=10_000) for line in batch["text"])
+            _write_corpus(path, _articles(lines))
+        if names:
+            (dest / "labels.txt").write_text("".join(name + "\n" for name in names), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+
+
+class HubSource:
+    """The Hugging Face hub (what production prefetch uses). Downloads show huggingface_hub's own
+    progress bars with sizes; files are cached in the usual HF cache, so a retry resumes."""
+
+    description = "the Hugging Face hub"
+
+    def fetch_model(self, entry: ModelEntry, dest: Path) -> None:
+        from transformers import AutoModelForPreTraining, AutoTokenizer
+
+        # Cased checkpoints whose hub repo has no tokenizer_config (BioBERT) would otherwise get
+        # BERT's default lower-casing; saving with do_lower_case=False fixes the local copy.
+        tokenizer = AutoTokenizer.from_pretrained(entry.hub_id, **({"do_lower_case": False} if entry.cased else {}))
+        # Keep the pretraining heads: the MLM lessons need them, AutoModel / ForSequenceClassification
+        # load the encoder from the same files.
+        model = AutoModelForPreTraining.from_pretrained(entry.hub_id)
+        model.save_pretrained(dest)
+        tokenizer.save_pretrained(dest)
+
+    def fetch_dataset(self, entry: DatasetEntry, dest: Path) -> None:
+        if entry.hub_id is None:
+            raise NotInSource(f"no hub copy; put {', '.join(map(_primary, entry.local_files.values()))} "
+                              f"under data/{entry.local_folder}/ yourself, or use --from DIR")
+        import datasets
+
+        write_dataset(entry, datasets.load_dataset(entry.hub_id, entry.hub_config), dest)
+
+
+def _copy_files(root: Path, names: Sequence[str], dest: Path, label: str) -> None:
+    """Copy `names` (relative to `root`) into `dest` with one progress bar in bytes."""
+    total = sum((root / name).stat().st_size for name in names)
+    with tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False) as bar:
+        for name in names:
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with (root / name).open("rb") as source, target.open("wb") as sink:
+                for block in iter(lambda: source.read(_BLOCK), b""):
+                    sink.write(block)
+                    bar.update(len(block))
+
+
+def _check_against(manifest_dir: Path, dest: Path, names: Sequence[str]) -> None:
+    """If the source folder is itself a prefetch copy, the copied files must match its manifest."""
+    try:
+        recorded = json.loads((manifest_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError):
+        return
+    for name in names:
+        if name in recorded and sha256_of(dest / name) != recorded[name]["sha256"]:
+            raise IntegrityError(f"{name} in {manifest_dir} does not match the sha256 its manifest records.",
+                                 fix="copy that folder again from a good copy")
+
+
+class FolderSource:
+    """A local folder laid out like a prefetch (`models/<key>/`, `data/<folder>/`) or a bare data
+    folder such as `../shared/data` (`<folder>/` directly). Copies only the files the course reads
+    (plus PROVENANCE.md, so license terms travel with the data)."""
+
+    def __init__(self, root: Path) -> None:
+        root = Path(root).expanduser().resolve()
+        if not root.is_dir():
+            raise CourseError(f"--from {root}: no such folder.", fix="give a folder holding models/ and/or data/")
+        self.root = root
+        self.model_root = root / "models" if (root / "models").is_dir() else root
+        self.data_root = root / "data" if (root / "data").is_dir() else root
+        self.description = f"the local folder {root}"
+
+    def fetch_model(self, entry: ModelEntry, dest: Path) -> None:
+        folder = self.model_root / entry.key
+        if not (folder / "config.json").is_file():
+            raise NotInSource(f"no {entry.key}/ with a config.json in {self.model_root}")
+        names = sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
+                       if path.is_file() and path.name != MANIFEST)
+        _copy_files(folder, names, dest, entry.key)
+        _check_against(folder, dest, names)
+
+    def fetch_dataset(self, entry: DatasetEntry, dest: Path) -> None:
+        folder = self.data_root / entry.local_folder
+        if not folder.is_dir():
+            raise NotInSource(f"no {entry.local_folder}/ in {self.data_root}")
+        names = [] if entry.kind == "corpus" else ["labels.txt"]
+        for split, candidates in entry.local_files.items():
+            present = [name for name in candidates.split("|") if (folder / name).is_file()]
+            if split == "train" and not present:
+                names.append(_primary(candidates))
+            names += present[:1]
+        names += [name for name in ("PROVENANCE.md",) if (folder / name).is_file()]
+        missing = [name for name in names if not (folder / name).is_file()]
+        if missing:
+            raise CourseError(f"{folder} has no {missing[0]}.", fix="see the local data layout in README.md")
+        _copy_files(folder, names, dest, entry.key)
+        _check_against(folder, dest, names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking, manifests, atomic placement
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _validate_model(folder: Path) -> None:
+    names = {path.name for path in folder.iterdir()}
+    problems = []
+    if "config.json" not in names:
+        problems.append("config.json")
+    if not any(name.endswith(".safetensors") or name == "pytorch_model.bin" for name in names):
+        problems.append("weights (*.safetensors)")
+    if not names & {"tokenizer.json", "vocab.txt"}:
+        problems.append("tokenizer (tokenizer.json or vocab.txt)")
+    if problems:
+        raise CourseError(f"the fetched model lacks {', '.join(problems)}.", fix="run prefetch again")
+
+
+def _validate_dataset(entry: DatasetEntry, folder: Path) -> None:
+    """Read every split with the course's own readers: a broken copy fails here, not in class."""
+    labels = [] if entry.kind == "corpus" else formats.read_labels(folder / "labels.txt")
+    for split, candidates in entry.local_files.items():
+        path = next((folder / name for name in candidates.split("|") if (folder / name).is_file()), None)
+        if path is None:
+            if split == "train":
+                raise CourseError(f"the fetched copy has no train split ({_primary(candidates)}).")
+            continue
+        if entry.kind == "text_classification":
+            formats.read_text_classification(path, labels)
+        elif entry.kind == "token_classification":
+            formats.read_token_classification(path, labels)
+        else:
+            formats.read_documents(path)
+
+
+def _files_of(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
+                  if path.is_file() and path.name != MANIFEST)
+
+
+def _write_manifest(folder: Path, item: str, source: str) -> int:
+    files = {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256_of(folder / name)}
+             for name in _files_of(folder)}
+    manifest = {"format": 1, "item": item, "source": source,
+                "fetched": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return sum(row["bytes"] for row in files.values())
+
+
+def verify(folder: Path) -> tuple[str | None, int]:
+    """(first problem, or None when every file matches its manifest; bytes recorded)."""
+    try:
+        files = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except FileNotFoundError:
+        return "no manifest", 0
+    except (OSError, ValueError, KeyError):
+        return "unreadable manifest", 0
+    size = sum(int(row["bytes"]) for row in files.values())
+    for name, row in files.items():
+        path = folder / name
+        if not path.is_file():
+            return f"missing {name}", size
+        if path.stat().st_size != row["bytes"] or sha256_of(path) != row["sha256"]:
+            return f"sha256 mismatch: {name}", size
+    return None, size
+
+
+def _leftovers(target: Path, remove: bool) -> list[str]:
+    """What an interrupted earlier run left beside `target` (never `target` itself), removed if asked."""
+    found = []
+    if target.parent.is_dir():
+        for path in sorted(target.parent.iterdir()):
+            if path.name.startswith((f".{target.name}{PARTIAL}", f".{target.name}{OLD}")):
+                if remove:
+                    shutil.rmtree(path, ignore_errors=True)
+                found.append(path.name)
+    return found
+
+
+def _place(staging: Path, target: Path) -> None:
+    """Rename the completed staging folder onto `target`, replacing an old copy."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}{OLD}{uuid.uuid4().hex[:8]}")
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        if old is not None and not target.exists():
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fetch_atomically(target: Path, fill: Callable[[Path], None], validate: Callable[[Path], None],
+                      item: str, source: str) -> int:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{PARTIAL}", dir=target.parent))
+    try:
+        fill(staging)
+        validate(staging)
+        size = _write_manifest(staging, item, source)
+        staging.chmod(0o777 & ~_umask())  # mkdtemp made it private; readable like any other folder
+        _place(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return size
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str  # "model" | "dataset"
+    key: str
+    target: Path
+    entry: ModelEntry | DatasetEntry
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    item: Item
+    status: str  # fetched | present | re-fetched | unavailable | failed | missing | corrupt
+    bytes: int = 0
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("fetched", "present", "re-fetched", "unavailable")
+
+
+def plan(out: Path, only: Sequence[str] | None = None) -> list[Item]:
+    """The items to fetch into `out`: every hub model but the offline MiniLM, then every dataset."""
+    items = [Item("model", key, out / "models" / key, entry) for key, entry in MODELS.items() if key != MINILM]
+    items += [Item("dataset", key, out / "data" / entry.local_folder, entry) for key, entry in DATASETS.items()]
+    if only:
+        unknown = [key for key in only if key not in {item.key for item in items}]
+        if unknown:
+            raise CourseError(f"prefetch --only: unknown key(s) {', '.join(unknown)}.",
+                              fix=f"use keys from: {', '.join(item.key for item in items)}")
+        items = [item for item in items if item.key in only]
+    return items
+
+
+def human_size(count: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} GB"
+
+
+def _one(item: Item, source: Source | None, check: bool) -> ItemResult:
+    leftovers = _leftovers(item.target, remove=not check)
+    note = f"{'leftover' if check else 'removed leftover'} {', '.join(leftovers)}; " if leftovers else ""
+    problem, size = verify(item.target) if item.target.is_dir() else ("absent", 0)
+    if problem is None:
+        return ItemResult(item, "present", size, note + "sha256 verified")
+    if check or source is None:
+        return ItemResult(item, "missing" if problem == "absent" else "corrupt", size, note + problem)
+    if isinstance(item.entry, ModelEntry):
+        fill: Callable[[Path], None] = lambda dest: source.fetch_model(item.entry, dest)  # noqa: E731
+        validate: Callable[[Path], None] = _validate_model
+    else:
+        fill = lambda dest: source.fetch_dataset(item.entry, dest)  # noqa: E731
+        validate = lambda dest: _validate_dataset(item.entry, dest)  # noqa: E731
+    try:
+        size = _fetch_atomically(item.target, fill, validate, item.label, source.description)
+    except NotInSource as err:
+        return ItemResult(item, "unavailable", 0, note + str(err))
+    except Exception as err:  # the hub raises many types; report and go on with the next item
+        message = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        return ItemResult(item, "failed", 0, note + f"{type(err).__name__}: {message}")
+    if problem == "absent":
+        return ItemResult(item, "fetched", size, note.rstrip("; "))
+    return ItemResult(item, "re-fetched", size, note + f"was: {problem}")
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One prefetch at a time per folder: a second one would take the first's work for leftovers."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / ".prefetch.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CourseError(f"Another prefetch is writing to {out}.",
+                              fix="wait for it to finish, or use another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def export_line(out: Path) -> str:
+    return (f"export BERTCOURSE_MODEL_DIR={shlex.quote(str(out / 'models'))} "
+            f"BERTCOURSE_DATA_DIR={shlex.quote(str(out / 'data'))}")
+
+
+def prefetch(out: Path, source: Source | None, only: Sequence[str] | None = None,
+             check: bool = False) -> list[ItemResult]:
+    """Fetch (or with `check`, only verify) every planned item into `out`; print the table and
+    the export line. Interrupting (Ctrl-C) leaves no partial item in place."""
+    out = Path(out).expanduser().resolve()
+    items = plan(out, only)
+    verb = "Checking" if check else f"Prefetching from {source.description if source else '-'}"
+    print(f"{verb} into {out}: {len(items)} item(s)")
+    results = []
+    with _exclusive(out), tqdm(items, unit="item", desc="prefetch", file=sys.stderr) as bar:
+        for item in bar:
+            bar.set_postfix_str(item.label)
+            result = _one(item, source, check)
+            tqdm.write(f"  {item.label:30s} {result.status:11s} {human_size(result.bytes):>9s}  {result.detail}")
+            results.append(result)
+    total = sum(result.bytes for result in results if result.status in ("fetched", "present", "re-fetched"))
+    bad = [result for result in results if not result.ok or (check and result.status != "present")]
+    unavailable = [result for result in results if result.status == "unavailable"]
+    print(f"{len(results) - len(bad) - len(unavailable)} of {len(results)} item(s) in place and verified "
+          f"({human_size(total)}); {len(unavailable)} unavailable from this source; {len(bad)} failed or bad.")
+    print("# point the course at these copies (they are read in the gpu profile):")
+    print(export_line(out))
+    return results
+
+
+def default_out() -> Path:
+    from bertcourse.paths import course_home
+
+    return course_home() / "local-copies"
+
+
+def _prefetch_command(args: argparse.Namespace) -> int:
+    if not PROFILES[args.profile].uses_hub:
+        print(f"The {args.profile} profile is offline: it needs no downloads (MiniLM ships in a package, "
+              "its data in data/).")
+        return 0
+    source: Source | None = None
+    if not args.check:
+        source = FolderSource(Path(args.source)) if args.source else HubSource()
+    out = Path(args.out) if args.out else default_out()
+    try:
+        results = prefetch(out, source, args.only, check=args.check)
+    except KeyboardInterrupt:
+        print("\nInterrupted: nothing half-written was left in place; run the same command again to resume.",
+              file=sys.stderr)
+        return 130
+    if args.check:
+        return 0 if all(result.status == "present" for result in results) else 1
+    return 0 if all(result.ok for result in results) else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    command = subparsers.add_parser(
+        "prefetch", help="download every hub model and dataset the course names into a local folder",
+        description="Save local copies of the course's hub checkpoints and datasets (sha256-verified, "
+                    "written atomically) and print the line that points the course at them. Re-running "
+                    "skips what is present and intact and fetches again what is missing or corrupt.")
+    command.add_argument("--profile", choices=list(PROFILES), default="gpu",
+                         help="profile to prefetch for (default: gpu; laptop needs nothing)")
+    command.add_argument("--out", default=None, help="folder to fill (default: <course home>/local-copies)")
+    command.add_argument("--from", dest="source", default=None, metavar="DIR",
+                         help="copy from a local folder instead of the hub: an earlier prefetch (models/, data/) "
+                              "or a data folder such as ../shared/data")
+    command.add_argument("--only", nargs="+", default=None, metavar="KEY",
+                         help="registry keys to fetch, e.g. bert-base-uncased emotion (default: all)")
+    command.add_argument("--check", action="store_true",
+                         help="fetch nothing: verify what is there against its manifest (exit 1 if anything is "
+                              "missing or corrupt)")
+    command.set_defaults(func=_prefetch_command)

@@ -1,0 +1,47 @@
+"""`bertcourse run`: execute notebooks headless for a class, with executed copies, HTML exports
+and a summary table (notebook, status, duration, headline metric).
+
+    bertcourse run --profile gpu                     # every course notebook, in order
+    bertcourse run 03 04 --profile gpu --out /tmp/r  # notebooks whose names start with 03 and 04
+    bertcourse run path/to/other.ipynb
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bertcourse.profiles import PROFILES, active_profile
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bertcourse.notebook_runner import default_run_dir, run_notebooks, select_notebooks
+
+    profile = args.profile or active_profile().name
+    paths = select_notebooks(args.notebooks)
+    out = Path(args.out).expanduser().resolve() if args.out else default_run_dir(profile)
+    home = Path(args.home).expanduser().resolve() if args.home else None
+    results = run_notebooks(paths, out, profile, home=home, timeout=args.timeout, html=not args.no_html)
+    if any(result.status == "interrupted" for result in results):
+        return 130
+    return 0 if results and all(result.ok for result in results) else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run", help="execute notebooks headless into an output folder, with HTML exports and a summary table",
+        description="Execute notebooks top to bottom with nbclient. Writes an executed copy, an HTML export "
+                    "and the reported metrics of each notebook, plus summary.md / summary.json, into the "
+                    "output folder; a failing cell is reported and the run goes on with the next notebook.")
+    run.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                     help="paths to .ipynb files or course notebook name prefixes, e.g. 03 04 (default: all)")
+    run.add_argument("--profile", choices=list(PROFILES), default=None,
+                     help="profile the notebooks run in (default: BERTCOURSE_PROFILE, else laptop)")
+    run.add_argument("--out", default=None,
+                     help="output folder (default: artifacts/runs/<date-time>-<profile>/ in the course folder)")
+    run.add_argument("--home", default=None,
+                     help="course home the notebooks share (default: OUT/home, fresh); give an earlier run's "
+                          "home to run notebook 04 alone on notebook 03's checkpoint")
+    run.add_argument("--timeout", type=int, default=3600, help="seconds one cell may run (default: 3600)")
+    run.add_argument("--no-html", action="store_true", help="skip the HTML exports")
+    run.set_defaults(func=_run)
