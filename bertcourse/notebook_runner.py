@@ -165,6 +165,7 @@ def execute(path: Path, output: Path, timeout: int = 1200, env: Mapping[str, str
         current["index"] = cell_index
 
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=record_timing,
+                            store_widget_state=False,
                             resources={"metadata": {"path": str(path.parent)}}, on_cell_execute=note_cell)
     start = time.perf_counter()
     status, error = "ok", ""

@@ -19,7 +19,7 @@ os.environ.update(BERTCOURSE_HOME=_SESSION_HOME, BERTCOURSE_PROFILE="laptop",
                   HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                   TOKENIZERS_PARALLELISM="false")
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[1] / "shared" / "data"
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
 

@@ -1,0 +1,99 @@
+"""The hand-in file: one JSON document with a learner's attempts.
+
+`bertcourse progress export` writes it; the instructor's report reads a folder of them and
+validates each against `EXPORT_SCHEMA` before using anything inside, because submissions
+are untrusted (hand-edited, truncated, from another tool). The schema is strict and has
+size limits so the report's memory and output stay bounded whatever arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .schema import SchemaCheck
+from .store import ProgressStore
+
+FORMAT = "bertcourse-progress"
+VERSION = 1
+MAX_ATTEMPTS = 20_000
+_SHORT = {"type": "string", "maxLength": 200}
+_TIMESTAMP = {"type": "string", "maxLength": 40,
+              "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$"}
+
+EXPORT_SCHEMA = SchemaCheck({
+    "type": "object",
+    "required": ["format", "version", "learner", "exported_at", "attempts"],
+    "additionalProperties": False,
+    "properties": {
+        "format": {"const": FORMAT},
+        "version": {"const": VERSION},
+        "exported_at": _TIMESTAMP,
+        "learner": {
+            "type": "object",
+            "required": ["id", "name"],
+            "additionalProperties": False,
+            "properties": {"id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                           "name": {"type": "string", "minLength": 1, "maxLength": 100}},
+        },
+        "attempts": {
+            "type": "array",
+            "maxItems": MAX_ATTEMPTS,
+            "items": {
+                "type": "object",
+                "required": ["notebook", "question", "response", "correct", "credit", "answered_at"],
+                "additionalProperties": False,
+                "properties": {
+                    "notebook": _SHORT,
+                    "question": _SHORT,
+                    "response": {
+                        "type": "object",
+                        "maxProperties": 1,
+                        "additionalProperties": False,
+                        "properties": {"choice": _SHORT, "value": _SHORT,
+                                       "choices": {"type": "array", "maxItems": 50, "items": _SHORT}},
+                    },
+                    "correct": {"type": "boolean"},
+                    "credit": {"type": "number", "minimum": 0, "maximum": 1},
+                    "answered_at": _TIMESTAMP,
+                },
+            },
+        },
+    },
+})
+
+
+def export_document(store: ProgressStore, name: str) -> dict[str, Any]:
+    """The export of everything in `store`, attributed to `name`."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "learner": {"id": store.learner_id(), "name": name},
+        "exported_at": datetime.now(timezone.utc).isoformat(),  # microseconds: orders re-exports
+        "attempts": [
+            {"notebook": a.notebook, "question": a.question, "response": a.response,
+             "correct": a.correct, "credit": a.credit, "answered_at": a.answered_at}
+            for a in store.attempts()
+        ],
+    }
+
+
+def default_export_name(name: str) -> str:
+    """`bertcourse-progress-zoe-unal.json` for "Zoë Ünal": ASCII, safe on every file system."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "learner"
+    return f"bertcourse-progress-{slug[:60]}.json"
+
+
+def write_export(store: ProgressStore, name: str, out: Path | None = None) -> Path:
+    """Write the export to `out` (default: a name derived from `name` in the current
+    folder) and return where it went."""
+    path = out if out is not None else Path(default_export_name(name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(export_document(store, name), indent=1, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    return path

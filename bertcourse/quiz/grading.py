@@ -1,0 +1,128 @@
+"""Grading a learner's response against a question's hashed key.
+
+Grading is a pure function of (question, response[, computed expected value]) so the
+widget, a restored session and the instructor report (which re-grades untrusted exports)
+all agree. A response is a small JSON-able dict, which is also what the progress database
+stores:
+
+    single:   {"choice": "b"}
+    multiple: {"choices": ["a", "c"]}
+    numeric, text, computed: {"value": "12"}   (the learner's input as typed)
+
+Feedback always states the verdict in words and with a symbol (never colour alone).
+Multiple-select shows partial credit but counts as correct only when every option is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from . import keys
+from .bank import Question
+
+CORRECT = "✓ Correct"
+INCORRECT = "✗ Incorrect"
+PARTIAL = "✗ Not quite"
+
+
+class InvalidResponse(ValueError):
+    """The response cannot be graded (nothing chosen, not a number, unknown option);
+    the message is written for the learner."""
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The outcome of one check: all-or-nothing `correct`, partial `credit` in [0, 1]."""
+
+    correct: bool
+    credit: float
+    verdict: str
+    explanations: tuple[str, ...]
+
+
+def grade(question: Question, response: Mapping[str, Any], expected: float | None = None) -> Grade:
+    """Grade `response`; `expected` is the live value of a computed question."""
+    if question.is_choice:
+        return _grade_choices(question, response)
+    value = _value(response)
+    if question.type == "text":
+        correct = keys.text_key(question.salt, question.id, value) in question.accept
+        detail = "" if correct else f": “{value.strip()}” is not an accepted answer"
+        return _outcome(question, correct, detail)
+    number = keys.parse_number(value.strip().removesuffix(question.unit or "").strip())
+    if number is None:
+        raise InvalidResponse("Please enter a number, for example 12 or 0.5.")
+    if question.type == "numeric":
+        index = keys.grid_index(number, question.step)
+        correct = keys.numeric_key(question.salt, question.id, index) in question.accept
+        return _outcome(question, correct, "" if correct else f": {number} is {_off_by(question)}")
+    if expected is None:
+        raise InvalidResponse("This question's answer has to be computed from the notebook first.")
+    correct = abs(number - Decimal(repr(expected))) <= question.tolerance
+    shown = f"{expected:g}" if question.tolerance == 0 else f"{expected:.4g}"
+    detail = f": your notebook computes {shown}" if correct else f": {number} is {_off_by(question)}"
+    return _outcome(question, correct, detail)
+
+
+def describe(question: Question, response: Mapping[str, Any]) -> str:
+    """A response in words (choice texts rather than ids), for reports and restored views."""
+    if question.is_choice:
+        chosen = set(_chosen_ids(question, response))
+        return "; ".join(c.text for c in question.choices if c.id in chosen) or "(nothing)"
+    return _value(response).strip()
+
+
+def _off_by(question: Question) -> str:
+    if question.tolerance == 0:
+        return "not the answer"
+    unit = f" {question.unit}" if question.unit else ""
+    return f"not within ±{question.tolerance}{unit} of the answer"
+
+
+def _value(response: Mapping[str, Any]) -> str:
+    value = response.get("value")
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidResponse("Please type an answer first.")
+    return value
+
+
+def _chosen_ids(question: Question, response: Mapping[str, Any]) -> list[str]:
+    raw = [response.get("choice")] if question.type == "single" else response.get("choices")
+    if not isinstance(raw, list) or not raw or raw == [None]:
+        raise InvalidResponse("Please choose an option first.")
+    known = {c.id for c in question.choices}
+    if not all(isinstance(choice, str) and choice in known for choice in raw):
+        raise InvalidResponse("That option is not part of this question.")
+    return raw
+
+
+def _grade_choices(question: Question, response: Mapping[str, Any]) -> Grade:
+    chosen = set(_chosen_ids(question, response))
+    right = {c.id for c in question.choices if question.is_correct_choice(c)}
+    hits, false = len(chosen & right), len(chosen - right)
+    correct = chosen == right
+    explanations = tuple(filter(None, (question.explanation_of(c) for c in question.choices
+                                       if c.id in chosen)))
+    if question.type == "single":
+        return _outcome(question, correct, "", explanations)
+    credit = max(0.0, (hits - false) / len(right))
+    if correct:
+        detail = f": you chose all {len(right)} right options and no wrong one"
+        return _outcome(question, True, detail, explanations)
+    detail = (f": {hits} of {len(right)} right options chosen, {false} wrong "
+              f"option{'s' if false != 1 else ''} chosen — partial credit {credit:.0%}. "
+              "The question counts only when every option is right")
+    return Grade(False, credit, PARTIAL + detail + ".", explanations)
+
+
+def _outcome(question: Question, correct: bool, detail: str,
+             explanations: tuple[str, ...] = ()) -> Grade:
+    """Assemble a Grade; the question's own explanation is revealed only once it is right,
+    so "Try again" stays meaningful."""
+    if correct and (general := question.explanation_of()):
+        explanations = (*explanations, general)
+    verdict = (CORRECT if correct else INCORRECT) + detail + "."
+    return Grade(correct, 1.0 if correct else 0.0, verdict, explanations)

@@ -1,0 +1,362 @@
+"""The instructor's report over a folder of learners' exported progress files.
+
+Submissions are untrusted: each file is size-checked before it is read, parsed with
+`json` only (nothing is ever executed or unpickled), validated against the export schema,
+and every answer is *re-graded* against the course's own banks instead of trusting the
+file's "correct" flags (computed questions are the exception: their answer depends on the
+learner's live objects, so their flag is taken as submitted). A file that fails any check
+is listed with the reason and skipped; the report is built from the rest. Every string
+that came from a submission is made printable and shortened before it is shown, and
+HTML-escaped in the HTML summary.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .bank import BANKS_DIR, Bank, QuizBankError, available_banks, load_bank
+from .export import EXPORT_SCHEMA
+from .grading import InvalidResponse, describe, grade
+from .keys import normalise_text
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MOST_MISSED = 5
+_SHOWN_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out of the report, and why."""
+
+    file: str
+    reason: str
+
+
+@dataclass
+class Learner:
+    """One accepted submission, re-graded: per (notebook, question), the tries in the order
+    they were made as (correct, answer in words)."""
+
+    file: str
+    id: str
+    name: str
+    tries: dict[tuple[str, str], list[tuple[bool, str]]] = field(default_factory=dict)
+
+    def correct_by_notebook(self, banks: dict[str, Bank]) -> dict[str, list[bool]]:
+        """Latest-attempt verdicts of the questions answered, per notebook."""
+        return {notebook: [self.tries[(notebook, q.id)][-1][0] for q in bank.questions
+                           if (notebook, q.id) in self.tries]
+                for notebook, bank in banks.items()}
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """How the class did on one question."""
+
+    notebook: str
+    question: str
+    learners: int
+    first_try: float
+    latest: float
+    top_wrong: tuple[str, int] | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.notebook}/{self.question}"
+
+
+@dataclass
+class Report:
+    """Everything the table, the HTML summary and the plots show."""
+
+    banks: dict[str, Bank]
+    learners: list[Learner]
+    questions: list[QuestionStats]
+    skipped: list[Skipped]
+    notes: list[str]
+
+    @property
+    def question_total(self) -> int:
+        return sum(len(bank.questions) for bank in self.banks.values())
+
+    def score_rows(self) -> list[list[str]]:
+        """Per learner: correct/total for each quiz (— when not started) and overall."""
+        total = self.question_total
+        rows = []
+        for learner in self.learners:
+            verdicts = learner.correct_by_notebook(self.banks)
+            cells = [f"{sum(v)}/{len(self.banks[nb].questions)}" if v else "—" for nb, v in verdicts.items()]
+            rows.append([learner.name, *cells, f"{sum(map(sum, verdicts.values()))}/{total}"])
+        return rows
+
+    def overall_percents(self) -> list[float]:
+        """Each learner's correct answers as a share of all course questions."""
+        total = max(self.question_total, 1)
+        return [100 * sum(map(sum, learner.correct_by_notebook(self.banks).values())) / total
+                for learner in self.learners]
+
+    def question_rows(self) -> list[list[str]]:
+        return [[s.label, str(s.learners), f"{s.first_try:.0%}", f"{s.latest:.0%}"]
+                for s in self.questions]
+
+    def missed_rows(self) -> list[list[str]]:
+        missed = sorted((s for s in self.questions if s.first_try < 1),
+                        key=lambda s: (s.first_try, s.label))[:MOST_MISSED]
+        return [[s.label, f"{s.first_try:.0%}",
+                 f"“{s.top_wrong[0]}” ({s.top_wrong[1]}×)" if s.top_wrong else "—"] for s in missed]
+
+    def sections(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        """(title, headers, rows) of every table, shared by the text and HTML output."""
+        return [
+            ("Scores (correct answers, latest attempt)", ["learner", *self.banks, "total"],
+             self.score_rows()),
+            ("Per-question success (share of learners who answered)",
+             ["question", "learners", "first try", "latest"], self.question_rows()),
+            ("Most missed questions", ["question", "first try", "most chosen wrong answer"],
+             self.missed_rows()),
+            ("Skipped files", ["file", "reason"], [[s.file, s.reason] for s in self.skipped]),
+            ("Notes", ["note"], [[note] for note in self.notes]),
+        ]
+
+    def to_text(self) -> str:
+        lines = [f"Instructor report: {len(self.learners)} learner(s), {len(self.skipped)} file(s) skipped"]
+        for title, headers, rows in self.sections():
+            if rows:
+                lines += ["", title, *_text_table(headers, rows)]
+        return "\n".join(lines)
+
+    def tables_html(self) -> str:
+        parts = [f"<p>{len(self.learners)} learner(s), {len(self.skipped)} file(s) skipped.</p>"]
+        for title, headers, rows in self.sections():
+            if rows:
+                head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+                body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                               for row in rows)
+                parts.append(f"<h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr></thead>"
+                             f"<tbody>{body}</tbody></table>")
+        return "\n".join(parts)
+
+    def figures(self) -> dict[str, Figure]:
+        """The plots, by file name."""
+        return {"success_rate.png": _success_figure(self.questions),
+                "scores.png": _score_figure(self.overall_percents())}
+
+    def write(self, out_dir: Path) -> list[Path]:
+        """Write the plots and `report.html` into `out_dir`; return the files written."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, figure in self.figures().items():
+            figure.savefig(out_dir / name, dpi=100)
+            written.append(out_dir / name)
+        images = "".join(f'<p><img src="{name}" alt="{alt}"></p>' for name, alt in
+                         [("success_rate.png", "First-try success rate per question"),
+                          ("scores.png", "Distribution of learners' overall scores")])
+        page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Quiz report"
+                f"</title><style>{_CSS}</style></head><body><h1>Quiz report</h1>{self.tables_html()}"
+                f"{images}</body></html>\n")
+        (out_dir / "report.html").write_text(page, encoding="utf-8")
+        return [*written, out_dir / "report.html"]
+
+
+_CSS = "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 8px;text-align:left}"
+
+
+def build_report(folder: Path, banks_dir: Path = BANKS_DIR) -> Report:
+    """Read, check and re-grade every submission in `folder`."""
+    banks: dict[str, Bank] = {}
+    notes: list[str] = []
+    for notebook in available_banks(banks_dir):
+        try:
+            banks[notebook] = load_bank(notebook, banks_dir)
+        except QuizBankError as error:
+            notes.append(f"bank {notebook} left out: {error.problem}")
+    documents, skipped = {}, []
+    for name, document, problem in _read_folder(folder):
+        if problem:
+            skipped.append(Skipped(name, problem))
+        else:
+            documents[name] = document
+    documents, duplicates = _drop_duplicates(documents)
+    learners = sorted((_regrade(name, doc, banks, notes) for name, doc in documents.items()),
+                      key=lambda learner: (learner.name.casefold(), learner.id))
+    _disambiguate(learners)
+    return Report(banks, learners, _question_stats(banks, learners), skipped + duplicates, notes)
+
+
+def printable(text: str, limit: int = _SHOWN_CHARS) -> str:
+    """Untrusted text made safe to print: control, format and separator characters other
+    than the plain space are escaped (so a name cannot move the cursor, fake a new line or
+    hide text), and long text is shortened."""
+    shown = "".join(c if unicodedata.category(c)[0] not in "CZ" or c == " " else ascii(c)[1:-1]
+                    for c in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _read_folder(folder: Path) -> Iterable[tuple[str, dict[str, Any] | None, str | None]]:
+    """(shown name, document, problem) for every entry of `folder`, in name order."""
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        name = printable(entry.name, 80)
+        if entry.is_symlink():
+            yield name, None, "is a symbolic link"
+        elif not entry.is_file(follow_symlinks=False):
+            yield name, None, "is not a regular file"
+        elif not entry.name.endswith(".json"):
+            yield name, None, "is not a .json file"
+        elif (size := entry.stat(follow_symlinks=False).st_size) > MAX_FILE_BYTES:
+            yield name, None, f"is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})"
+        else:
+            document, problem = _parse(Path(entry.path))
+            yield name, document, problem
+
+
+def _parse(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            return None, "is too large"
+        document = json.loads(data.decode("utf-8"))
+    except OSError as error:
+        return None, f"cannot be read ({error.strerror})"
+    except UnicodeDecodeError:
+        return None, "is not UTF-8 text"
+    except json.JSONDecodeError as error:
+        return None, f"is not valid JSON (line {error.lineno}, column {error.colno})"
+    except (ValueError, RecursionError):
+        return None, "is not valid JSON (numbers too long or nesting too deep)"
+    problem = EXPORT_SCHEMA.problem(document)
+    if problem is not None:
+        return None, f"is not a bertcourse progress export ({printable(problem, 100)})"
+    try:
+        _exported_at(document)
+    except ValueError:
+        return None, "is not a bertcourse progress export (exported_at is not a real date)"
+    return document, None
+
+
+def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes: list[str]) -> Learner:
+    learner = Learner(file, document["learner"]["id"], printable(document["learner"]["name"]))
+    unknown = ungradable = disagreed = 0
+    for attempt in document["attempts"]:
+        bank = banks.get(attempt["notebook"])
+        question = bank.question(attempt["question"]) if bank else None
+        if question is None:
+            unknown += 1
+            continue
+        try:
+            if question.type == "computed":
+                correct = attempt["correct"]
+            else:
+                correct = grade(question, attempt["response"]).correct
+            answer = describe(question, attempt["response"])
+        except InvalidResponse:
+            ungradable += 1
+            continue
+        disagreed += correct != attempt["correct"]
+        learner.tries.setdefault((bank.notebook, question.id), []).append((correct, answer))
+    for count, what in [(unknown, "answer(s) to questions not in the course banks were ignored"),
+                        (ungradable, "answer(s) that do not fit their question were ignored"),
+                        (disagreed, "answer(s) were re-graded: the file's correct flag was wrong")]:
+        if count:
+            notes.append(f"{file}: {count} {what}")
+    return learner
+
+
+def _exported_at(document: dict[str, Any]) -> datetime:
+    moment = datetime.fromisoformat(document["exported_at"])
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _drop_duplicates(documents: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[Skipped]]:
+    """One submission per learner id: the most recent export wins."""
+    newest: dict[str, str] = {}  # learner id -> file name
+    skipped = []
+    for name, document in documents.items():
+        learner_id = document["learner"]["id"]
+        kept = newest.get(learner_id)
+        if kept is None:
+            newest[learner_id] = name
+            continue
+        newer, older = (name, kept) if _exported_at(document) > _exported_at(documents[kept]) else (kept, name)
+        newest[learner_id] = newer
+        shown = printable(documents[newer]["learner"]["name"])
+        skipped.append(Skipped(older, f"duplicate of learner {shown} (kept the newer export {newer})"))
+    return {name: documents[name] for name in newest.values()}, skipped
+
+
+def _disambiguate(learners: list[Learner]) -> None:
+    """Different learners who share a display name get their id's start appended."""
+    names = Counter(learner.name for learner in learners)
+    for learner in learners:
+        if names[learner.name] > 1:
+            learner.name = f"{learner.name} ({learner.id[:6]})"
+
+
+def _question_stats(banks: dict[str, Bank], learners: list[Learner]) -> list[QuestionStats]:
+    stats = []
+    for notebook, bank in banks.items():
+        for question in bank.questions:
+            tries = [lr.tries[(notebook, question.id)] for lr in learners if (notebook, question.id) in lr.tries]
+            if not tries:
+                continue
+            wrong = Counter(_wrong_key(question.type, answer)
+                            for learner_tries in tries for ok, answer in learner_tries if not ok)
+            top = wrong.most_common(1)[0] if wrong else None
+            stats.append(QuestionStats(
+                notebook, question.id, len(tries),
+                first_try=sum(t[0][0] for t in tries) / len(tries),
+                latest=sum(t[-1][0] for t in tries) / len(tries),
+                top_wrong=(printable(top[0], 60), top[1]) if top else None))
+    return stats
+
+
+def _wrong_key(kind: str, answer: str) -> str:
+    """Group spellings that grade the same ("MASK", " mask ") as one wrong answer."""
+    return normalise_text(answer) if kind == "text" else answer
+
+
+def _text_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+    return [line(headers), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def _success_figure(questions: list[QuestionStats]) -> Figure:
+    figure = Figure(figsize=(8, 1.5 + 0.25 * max(len(questions), 1)), layout="constrained")
+    axes = figure.subplots()
+    labels = [s.label for s in questions]
+    axes.barh(labels, [100 * s.first_try for s in questions], color="#4c72b0", label="first try")
+    axes.scatter([100 * s.latest for s in questions], labels, color="#dd8452", zorder=3,
+                 label="latest answer")
+    axes.invert_yaxis()
+    axes.set_xlim(0, 102)
+    axes.set_xlabel("learners answering correctly (%)")
+    axes.set_title("Success rate per question")
+    if questions:
+        figure.legend(loc="outside lower center", ncols=2)
+    return figure
+
+
+def _score_figure(percents: list[float]) -> Figure:
+    figure = Figure(figsize=(6, 3.5), layout="constrained")
+    axes = figure.subplots()
+    axes.hist(percents, bins=range(0, 101, 10), color="#55a868", edgecolor="white")
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("overall score (% of all course questions)")
+    axes.set_ylabel("learners")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title("Distribution of learners' overall scores")
+    return figure

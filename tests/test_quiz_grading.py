@@ -1,0 +1,165 @@
+"""Grading rules and the computed-answer functions, on a small test bank."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bertcourse.quiz.author import hash_entry
+from bertcourse.quiz.bank import parse_bank
+from bertcourse.quiz.computed import REGISTRY, bert_parameters_millions, token_count
+from bertcourse.quiz.grading import InvalidResponse, describe, grade
+
+SALT = "feedfacefeedfacefeedfacefeedface"
+ENTRIES = [
+    {"id": "pick", "type": "single", "text": "Pick B", "hint": "h", "explanation": "General words.",
+     "choices": [{"id": "a", "text": "A", "explanation": "A is wrong."},
+                 {"id": "b", "text": "B", "correct": True, "explanation": "B is right."},
+                 {"id": "c", "text": "C"}]},
+    {"id": "many", "type": "multiple", "text": "Pick A, B and C", "hint": "h", "explanation": "All three.",
+     "choices": [{"id": "a", "text": "A", "correct": True}, {"id": "b", "text": "B", "correct": True},
+                 {"id": "c", "text": "C", "correct": True}, {"id": "d", "text": "D", "explanation": "D is a trap."}]},
+    {"id": "params", "type": "numeric", "text": "BERT-Large, in millions?", "hint": "h",
+     "answer": 340, "tolerance": 10, "step": 1, "unit": "million"},
+    {"id": "ratio", "type": "numeric", "text": "Masking rate", "hint": "h", "answer": "0.15",
+     "tolerance": "0.005", "step": "0.001"},
+    {"id": "percent", "type": "numeric", "text": "Masking rate in %", "hint": "h", "answer": 15,
+     "tolerance": 0, "step": 1, "unit": "%"},
+    {"id": "word", "type": "text", "text": "Algorithm?", "hint": "h", "answers": ["WordPiece", "Word Piece"]},
+    {"id": "count", "type": "computed", "text": "Tokens in {sentence}?", "hint": "h",
+     "compute": "token_count", "args": {"sentence": "x"}, "tolerance": 0},
+    {"id": "size", "type": "computed", "text": "Parameters?", "hint": "h",
+     "compute": "bert_parameters_millions", "tolerance": 0.5},
+]
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    path = tmp_path_factory.mktemp("banks") / "99_grading.yaml"
+    path.write_text(yaml.safe_dump({"notebook": "99_grading", "title": "Grading", "salt": SALT,
+                                    "questions": [hash_entry(SALT, e) for e in ENTRIES]}))
+    return parse_bank(path)
+
+
+def test_single_choice_verdicts_and_explanations(bank):
+    question = bank.question("pick")
+    right = grade(question, {"choice": "b"})
+    assert (right.correct, right.credit, right.verdict) == (True, 1.0, "✓ Correct.")
+    assert right.explanations == ("B is right.", "General words.")
+    wrong = grade(question, {"choice": "a"})
+    assert (wrong.correct, wrong.credit, wrong.verdict) == (False, 0.0, "✗ Incorrect.")
+    assert wrong.explanations == ("A is wrong.",)  # the general explanation would give it away
+    with pytest.raises(InvalidResponse, match="choose an option"):
+        grade(question, {"choice": None})
+    with pytest.raises(InvalidResponse, match="not part of this question"):
+        grade(question, {"choice": "z"})
+
+
+def test_multiple_select_partial_credit_is_shown_but_not_counted(bank):
+    question = bank.question("many")
+    assert grade(question, {"choices": ["a", "b", "c"]}).verdict.startswith(
+        "✓ Correct: you chose all 3 right options and no wrong one")
+    partial = grade(question, {"choices": ["a", "b"]})
+    assert not partial.correct and partial.credit == pytest.approx(2 / 3)
+    assert partial.verdict.startswith("✗ Not quite: 2 of 3 right options chosen, 0 wrong options chosen")
+    assert "partial credit 67%" in partial.verdict and "every option is right" in partial.verdict
+    mixed = grade(question, {"choices": ["a", "b", "d"]})
+    assert mixed.credit == pytest.approx(1 / 3) and "1 wrong option chosen" in mixed.verdict
+    assert mixed.explanations == ("D is a trap.",)
+    assert grade(question, {"choices": ["d"]}).credit == 0.0
+    assert grade(question, {"choices": ["a", "b", "c", "d"]}).correct is False
+    with pytest.raises(InvalidResponse):
+        grade(question, {"choices": []})
+
+
+@pytest.mark.parametrize(("typed", "correct"), [
+    ("340", True), ("330", True), ("350", True), ("349.4", True), ("329", False), ("351", False),
+    ("340 million", True), ("1e2", False),
+])
+def test_numeric_tolerance(bank, typed, correct):
+    assert grade(bank.question("params"), {"value": typed}).correct is correct
+
+
+def test_numeric_fine_grid_and_unit_suffix(bank):
+    ratio = bank.question("ratio")
+    assert grade(ratio, {"value": ".15"}).correct
+    assert grade(ratio, {"value": "0.1549"}).correct
+    assert not grade(ratio, {"value": "0.16"}).correct
+    verdict = grade(ratio, {"value": "0.2"}).verdict
+    assert verdict == "✗ Incorrect: 0.2 is not within ±0.005 of the answer."
+    assert grade(bank.question("percent"), {"value": "15%"}).correct
+    assert grade(bank.question("percent"), {"value": "14"}).verdict == "✗ Incorrect: 14 is not the answer."
+    with pytest.raises(InvalidResponse, match="enter a number"):
+        grade(ratio, {"value": "fifteen"})
+    with pytest.raises(InvalidResponse, match="type an answer"):
+        grade(ratio, {"value": "   "})
+
+
+def test_short_text_is_case_and_space_insensitive(bank):
+    question = bank.question("word")
+    for typed in ["wordpiece", " WORDPIECE ", "word   piece", "Word\tPiece"]:
+        assert grade(question, {"value": typed}).correct, typed
+    wrong = grade(question, {"value": "BPE"})
+    assert not wrong.correct and wrong.verdict == "✗ Incorrect: “BPE” is not an accepted answer."
+
+
+def test_computed_questions_grade_against_the_live_value(bank):
+    question = bank.question("size")
+    assert grade(question, {"value": "109.5"}, expected=109.48224).correct
+    assert grade(question, {"value": "109"}, expected=109.48224).correct
+    assert not grade(question, {"value": "110"}, expected=109.48224).correct
+    assert "your notebook computes 109.5" in grade(question, {"value": "109.5"}, expected=109.48224).verdict
+    exact = bank.question("count")
+    assert grade(exact, {"value": "14"}, expected=14.0).verdict == "✓ Correct: your notebook computes 14."
+    assert not grade(exact, {"value": "13"}, expected=14.0).correct
+    with pytest.raises(InvalidResponse, match="computed"):
+        grade(exact, {"value": "14"})
+
+
+def test_describe_uses_choice_texts_in_a_stable_order(bank):
+    described = describe(bank.question("many"), {"choices": ["d", "a"]})
+    assert sorted(described.split("; ")) == ["A", "D"]
+    assert describe(bank.question("many"), {"choices": ["a", "d"]}) == described
+    assert describe(bank.question("word"), {"value": " bpe "}) == "bpe"
+
+
+# -- computed-answer functions ---------------------------------------------------------------
+
+def test_registry_knows_what_each_function_needs():
+    assert REGISTRY["token_count"].needs == ("tokenizer",)
+    assert REGISTRY["token_count"].arguments == {"sentence"}
+    assert REGISTRY["bert_parameters_millions"].needs == ("config",)
+
+
+def test_token_count_with_a_real_wordpiece_tokenizer():
+    from transformers import BertTokenizer
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "token", "##izer", "##s", "split", "un",
+             "##believ", "##ably", "long", "words", "into", "pieces", "."]
+    tokenizer = BertTokenizer(vocab={piece: i for i, piece in enumerate(vocab)}, do_lower_case=True)
+    sentence = "Tokenizers split unbelievably long words into pieces."
+    # [CLS] token ##izer ##s split un ##believ ##ably long words into pieces . [SEP]
+    assert token_count(tokenizer, sentence=sentence) == 14
+    assert token_count(tokenizer, sentence="Unknown") == 3  # [CLS] [UNK] [SEP]
+
+
+@pytest.mark.parametrize("sizes", [
+    dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+         max_position_embeddings=40, type_vocab_size=2),
+    dict(vocab_size=57, hidden_size=16, num_hidden_layers=3, num_attention_heads=2, intermediate_size=48,
+         max_position_embeddings=20, type_vocab_size=3),
+])
+def test_parameter_count_matches_a_real_bert_model(sizes):
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(**sizes)
+    actual = sum(p.numel() for p in BertModel(config).parameters())
+    assert bert_parameters_millions(config) * 1e6 == pytest.approx(actual, abs=0.5)
+
+
+def test_parameter_count_of_bert_base_and_large():
+    from transformers import BertConfig
+
+    assert bert_parameters_millions(BertConfig()) == pytest.approx(109.48224)  # 109,482,240
+    large = BertConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)
+    assert bert_parameters_millions(large) == pytest.approx(335.141888)

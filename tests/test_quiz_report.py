@@ -1,0 +1,257 @@
+"""Exports, the instructor report over real and malformed submissions, and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bertcourse.quiz import report as report_module
+from bertcourse.quiz.bank import load_bank
+from bertcourse.quiz.cli import register
+from bertcourse.quiz.demo import make_class
+from bertcourse.quiz.export import EXPORT_SCHEMA, write_export
+from bertcourse.quiz.report import build_report, printable
+from bertcourse.quiz.store import ProgressStore
+from bertcourse.quiz.widget import QuizView
+
+ACRONYM = "Bidirectional Encoder Representations from Transformers"
+WRONG_ACRONYM = "Binary Embedding Retrieval with Transformers"
+
+
+def cli(*argv: str) -> int:
+    """The lead's `bertcourse` parser in miniature: our sub-commands under one root."""
+    parser = argparse.ArgumentParser(prog="bertcourse")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+def learner_export(folder: Path, name: str, answers: list[tuple[str, str]], file: str | None = None) -> Path:
+    """A real export: `name` answers 00_start_here questions through the widget, in order.
+    `answers` holds (question id, choice text or typed value); a repeated id is a retry."""
+    store = ProgressStore(folder / f".{name}.sqlite")
+    view = QuizView(load_bank("00_start_here"), store, {})
+    by_id = {q.question.id: q for q in view.questions}
+    for question_id, given in answers:
+        question = by_id[question_id]
+        if not question.retry_button.disabled:
+            question.retry_button.click()
+        if question.question.type == "single":
+            question.answer.value = next(c.id for c in question.question.choices if c.text == given)
+        else:
+            question.text_field.value = given
+        question.check_button.click()
+    path = write_export(store, name, folder / (file or f"{name.lower().replace(' ', '-')}.json"))
+    store.close()
+    (folder / f".{name}.sqlite").unlink()
+    for sidecar in folder.glob(f".{name}.sqlite-*"):
+        sidecar.unlink()
+    return path
+
+
+@pytest.fixture(scope="module")
+def class_template(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    learner_export(folder, "Ada", [("bert_acronym", ACRONYM), ("base_layers", "12"), ("mlm_rate", "15")])
+    learner_export(folder, "Ben", [("bert_acronym", WRONG_ACRONYM), ("bert_acronym", ACRONYM),
+                                   ("base_layers", "24"), ("mlm_rate", "15")])
+    learner_export(folder, "Cy", [("bert_acronym", WRONG_ACRONYM), ("base_layers", "24"),
+                                  ("mask_token", " mask ")])
+    return folder
+
+
+@pytest.fixture
+def class_dir(class_template, tmp_path):
+    """A fresh copy of three real exports for each test to add files to or tamper with."""
+    return Path(shutil.copytree(class_template, tmp_path / "submissions"))
+
+
+def stats_of(report, label):
+    return next(s for s in report.questions if s.label == label)
+
+
+def test_export_file_follows_the_schema(class_dir):
+    document = json.loads((class_dir / "ben.json").read_text())
+    assert EXPORT_SCHEMA.problem(document) is None
+    assert document["learner"]["name"] == "Ben"
+    assert [(a["question"], a["correct"]) for a in document["attempts"]] == [
+        ("bert_acronym", False), ("bert_acronym", True), ("base_layers", False), ("mlm_rate", True)]
+
+
+def test_report_on_real_exports(class_dir):
+    report = build_report(class_dir)
+    assert report.skipped == [] and report.notes == []
+    assert [row[0] for row in report.score_rows()] == ["Ada", "Ben", "Cy"]
+    assert [row[1] for row in report.score_rows()] == ["3/14", "2/14", "0/14"]
+    assert [row[2] for row in report.score_rows()] == ["—", "—", "—"]
+    acronym = stats_of(report, "00_start_here/bert_acronym")
+    assert (acronym.learners, acronym.first_try, acronym.latest) == (3, pytest.approx(1 / 3), pytest.approx(2 / 3))
+    assert acronym.top_wrong == (WRONG_ACRONYM, 2)
+    layers = stats_of(report, "00_start_here/base_layers")
+    assert layers.top_wrong == ("24", 2) and layers.first_try == pytest.approx(1 / 3)
+    assert stats_of(report, "00_start_here/mask_token").top_wrong == ("mask", 1)
+    missed = report.missed_rows()
+    assert missed[0][0] == "00_start_here/mask_token" and missed[0][1] == "0%"
+    assert ["00_start_here/base_layers", "33%", "“24” (2×)"] in missed
+
+    text = report.to_text()
+    assert "Instructor report: 3 learner(s), 0 file(s) skipped" in text
+    assert "Ada      3/14" in text
+
+
+def test_report_writes_plots_and_html(class_dir, tmp_path):
+    written = build_report(class_dir).write(tmp_path / "out")
+    assert sorted(p.name for p in written) == ["report.html", "scores.png", "success_rate.png"]
+    for png in ("scores.png", "success_rate.png"):
+        assert (tmp_path / "out" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<td>Ben</td>" in page and '<img src="success_rate.png"' in page
+
+
+def write(folder: Path, name: str, content: bytes | str) -> None:
+    data = content.encode() if isinstance(content, str) else content
+    (folder / name).write_bytes(data)
+
+
+def test_untrusted_submissions_are_reported_and_skipped(class_dir, tmp_path):
+    good = json.loads((class_dir / "ada.json").read_text())
+    write(class_dir, "truncated.json", (class_dir / "ada.json").read_text()[:120])
+    write(class_dir, "latin1.json", "{\"name\": \"Jos\xe9\"}".encode("latin-1"))
+    write(class_dir, "list.json", "[1, 2, 3]")
+    write(class_dir, "no-learner.json", json.dumps({k: v for k, v in good.items() if k != "learner"}))
+    write(class_dir, "other-format.json", json.dumps(good | {"format": "moodle"}))
+    write(class_dir, "extra.json", json.dumps(good | {"__class__": "os.system"}))
+    write(class_dir, "bad-date.json", json.dumps(good | {"exported_at": "2024-13-45T99:00:00"}))
+    write(class_dir, "deep.json", "[" * 100_000 + "]" * 100_000)
+    write(class_dir, "digits.json", "1" * 10_000)
+    with open(class_dir / "huge.json", "wb") as huge:
+        huge.truncate(report_module.MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    write(class_dir, "notes.txt", "not an export")
+    write(class_dir, "evil\x1b[2J\nname.json", "{}")
+    (class_dir / "folder.json").mkdir()
+    os.symlink("/etc/passwd", class_dir / "link.json")
+
+    report = build_report(class_dir)
+    reasons = {s.file: s.reason for s in report.skipped}
+    assert reasons["truncated.json"].startswith("is not valid JSON (line")
+    assert reasons["latin1.json"] == "is not UTF-8 text"
+    assert reasons["list.json"] == "is not a bertcourse progress export (must be object)"
+    assert reasons["no-learner.json"] == "is not a bertcourse progress export (must contain ['learner'] properties)"
+    assert reasons["other-format.json"].startswith("is not a bertcourse progress export (format:")
+    assert "must not contain {'__class__'}" in reasons["extra.json"]
+    assert reasons["bad-date.json"] == "is not a bertcourse progress export (exported_at is not a real date)"
+    assert reasons["deep.json"] == "is not valid JSON (numbers too long or nesting too deep)"
+    assert reasons["digits.json"] == "is not valid JSON (numbers too long or nesting too deep)"
+    assert reasons["huge.json"].startswith("is too large (5,242,881 bytes")
+    assert reasons["notes.txt"] == "is not a .json file"
+    assert reasons["evil\\x1b[2J\\nname.json"].startswith("is not a bertcourse progress export")
+    assert reasons["folder.json"] == "is not a regular file"
+    assert reasons["link.json"] == "is a symbolic link"
+    assert len(report.skipped) == 14
+    assert [row[0] for row in report.score_rows()] == ["Ada", "Ben", "Cy"]  # the report still ran
+    assert "\x1b" not in report.to_text()
+
+
+def test_forged_flags_are_regraded_and_odd_answers_ignored(class_dir):
+    document = json.loads((class_dir / "cy.json").read_text())
+    for attempt in document["attempts"]:
+        attempt["correct"] = True
+    document["attempts"].append(document["attempts"][0] | {"question": "not_a_question"})
+    document["attempts"].append(document["attempts"][0] | {"response": {"choice": "zz"}})
+    (class_dir / "cy.json").write_text(json.dumps(document))
+    report = build_report(class_dir)
+    assert next(row for row in report.score_rows() if row[0] == "Cy")[1] == "0/14"
+    assert report.notes == [
+        "cy.json: 1 answer(s) to questions not in the course banks were ignored",
+        "cy.json: 1 answer(s) that do not fit their question were ignored",
+        "cy.json: 3 answer(s) were re-graded: the file's correct flag was wrong",
+    ]
+
+
+def test_duplicate_learner_keeps_the_newer_export(class_dir):
+    older = json.loads((class_dir / "ben.json").read_text())
+    older["exported_at"] = "2020-01-01T00:00:00+00:00"
+    older["attempts"] = older["attempts"][:1]
+    (class_dir / "ben-old.json").write_text(json.dumps(older))
+    report = build_report(class_dir)
+    assert [(s.file, s.reason) for s in report.skipped] == [
+        ("ben-old.json", "duplicate of learner Ben (kept the newer export ben.json)")]
+    assert next(row for row in report.score_rows() if row[0] == "Ben")[1] == "2/14"
+
+
+def test_hostile_names_are_escaped(class_dir, tmp_path):
+    document = json.loads((class_dir / "ada.json").read_text())
+    document["learner"] |= {"name": "<script>alert(1)</script>\u202e", "id": "f" * 32}
+    (class_dir / "zz.json").write_text(json.dumps(document))
+    report = build_report(class_dir)
+    assert any(row[0] == "<script>alert(1)</script>\\u202e" for row in report.score_rows())
+    report.write(tmp_path / "out")
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_same_name_different_learners_stay_apart(class_dir):
+    document = json.loads((class_dir / "ada.json").read_text())
+    document["learner"]["id"] = "a" * 32
+    (class_dir / "ada-2.json").write_text(json.dumps(document))
+    names = [row[0] for row in build_report(class_dir).score_rows()]
+    assert len([n for n in names if n.startswith("Ada (")]) == 2
+
+
+def test_printable():
+    assert printable("tab\there") == "tab\\there"
+    assert printable("x" * 50) == "x" * 39 + "…"
+    assert printable("Zoë Ünal") == "Zoë Ünal"
+
+
+def test_demo_class_generates_real_exports(tmp_path):
+    files = make_class(tmp_path)
+    report = build_report(tmp_path)
+    assert len(report.learners) == 4 and report.notes == []
+    assert {s.file for s in report.skipped} == {"upload-cut-short.json", "ben-sample-first-try.json"}
+    assert all(EXPORT_SCHEMA.problem(json.loads(f.read_text())) is None
+               for f in files if f.name != "upload-cut-short.json")
+
+
+def test_committed_demo_exports_match_the_current_banks():
+    demo = Path(__file__).resolve().parents[1] / "data" / "quiz_demo_exports"
+    report = build_report(demo)
+    assert report.notes == []  # every stored verdict agrees with re-grading against today's banks
+    assert sorted(s.file for s in report.skipped) == ["ben-sample-first-try.json", "upload-cut-short.json"]
+    assert [row[0] for row in report.score_rows()] == ["Ada Example", "Ben Sample", "Chen Placeholder", "Dana Fictive"]
+
+
+# -- command line ------------------------------------------------------------------------------
+
+def test_cli_export_needs_a_name_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "p.sqlite"))
+    monkeypatch.chdir(tmp_path)
+    assert cli("progress", "export") == 2
+    assert "--name" in capsys.readouterr().err
+    assert cli("progress", "export", "--name", "Zoë Ünal") == 0
+    assert "Wrote 0 answers by Zoë Ünal to bertcourse-progress-zoe-unal.json" in capsys.readouterr().out
+    assert cli("progress", "export", "--out", "sub/mine.json") == 0  # the name was remembered
+    document = json.loads((tmp_path / "sub" / "mine.json").read_text())
+    assert document["learner"]["name"] == "Zoë Ünal" and EXPORT_SCHEMA.problem(document) is None
+
+
+def test_cli_report(class_dir, tmp_path, capsys):
+    write(class_dir, "broken.json", "{")
+    assert cli("progress", "report", str(class_dir), "--out", str(tmp_path / "out")) == 0
+    out = capsys.readouterr().out
+    assert "Instructor report: 3 learner(s), 1 file(s) skipped" in out
+    assert "broken.json  is not valid JSON (line 1, column 2)" in out
+    assert "Wrote success_rate.png, scores.png, report.html to" in out
+    assert (tmp_path / "out" / "report.html").is_file()
+
+    assert cli("progress", "report", str(tmp_path / "missing")) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    only_bad = tmp_path / "only-bad"
+    only_bad.mkdir()
+    write(only_bad, "x.json", "nope")
+    assert cli("progress", "report", str(only_bad), "--out", str(tmp_path / "out2")) == 1
