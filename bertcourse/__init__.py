@@ -2,14 +2,41 @@
 
 Notebooks keep the ideas in view (masking rule, attention formula, label alignment, distillation
 loss); loading, plotting, training loops and quizzes live here.
+
+Names are imported lazily (PEP 562), so `bertcourse progress export` and other commands that need
+no model do not pay for importing torch and transformers.
 """
 
-from bertcourse.diagnostics import doctor
-from bertcourse.errors import CourseError
-from bertcourse.lesson import set_seed, start_lesson
-from bertcourse.metrics_report import report_metric
-from bertcourse.profiles import active_profile, use_profile
-from bertcourse.resources import load_dataset, load_model, load_tokenizer
+from __future__ import annotations
 
-__all__ = ["CourseError", "active_profile", "doctor", "load_dataset", "load_model", "load_tokenizer",
-           "report_metric", "set_seed", "start_lesson", "use_profile"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CourseError": "bertcourse.errors",
+    "active_profile": "bertcourse.profiles",
+    "use_profile": "bertcourse.profiles",
+    "doctor": "bertcourse.diagnostics",
+    "set_seed": "bertcourse.lesson",
+    "start_lesson": "bertcourse.lesson",
+    "report_metric": "bertcourse.metrics_report",
+    "load_dataset": "bertcourse.resources",
+    "load_model": "bertcourse.resources",
+    "load_tokenizer": "bertcourse.resources",
+    "quiz": "bertcourse.quiz",
+    "course_progress": "bertcourse.quiz",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'bertcourse' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

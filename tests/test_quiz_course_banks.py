@@ -20,7 +20,8 @@ from bertcourse.quiz.grading import grade
 ANSWERS: dict[str, dict[str, object]] = {
     "00_start_here": {
         "bert_acronym": "Bidirectional Encoder Representations from Transformers",
-        "bidirectional_context": 'Every layer lets "bank" attend to the words on both sides, including "water" after it',
+        "bidirectional_context": 'Every layer lets "bank" attend to the words on both sides, '
+                                 'including "water" after it',
         "why_not_left_to_right": "With unrestricted two-way attention each word could indirectly see the word it "
                                  "must predict, so the task would become trivial",
         "architecture_family": "Only the encoder stack",

@@ -167,7 +167,7 @@ def test_forged_flags_are_regraded_and_odd_answers_ignored(class_dir):
     report = build_report(class_dir)
     assert next(row for row in report.score_rows() if row[0] == "Cy")[1] == "0/14"
     assert report.notes == [
-        "cy.json: 1 answer(s) to questions not in the course banks were ignored",
+        "cy.json: 1 answer(s) to questions outside the quizzes reported on were ignored",
         "cy.json: 1 answer(s) that do not fit their question were ignored",
         "cy.json: 3 answer(s) were re-graded: the file's correct flag was wrong",
     ]
@@ -193,6 +193,15 @@ def test_hostile_names_are_escaped(class_dir, tmp_path):
     report.write(tmp_path / "out")
     page = (tmp_path / "out" / "report.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_report_can_be_limited_to_some_quizzes(class_dir):
+    report = build_report(class_dir, ["00_start_here", "02_architecture"])
+    assert report.sections()[0][1] == ["learner", "00_start_here", "02_architecture", "total"]
+    assert report.score_rows()[0] == ["Ada", "3/14", "—", "3/24"]
+    assert report.notes == []
+    only_02 = build_report(class_dir, ["02_architecture"])
+    assert only_02.questions == [] and len(only_02.notes) == 3  # one per learner: 00 answers ignored
 
 
 def test_same_name_different_learners_stay_apart(class_dir):

@@ -135,12 +135,14 @@ def test_garbage_file_is_moved_aside_and_replaced(db):
 
 
 def test_damaged_pages_are_detected(db):
-    store = ProgressStore()
-    for i in range(300):
-        store.record("00_start_here", f"q{i}", {"value": "x" * 200}, True, 1.0)
-    store.close()
+    ProgressStore().close()
+    with sqlite3.connect(db) as con:  # fill several pages in one transaction
+        con.executemany("INSERT INTO attempts (notebook, question, response, correct, credit, answered_at)"
+                        " VALUES ('00_start_here', ?, ?, 1, 1.0, '2024-01-01T00:00:00')",
+                        [(f"q{i}", "x" * 200) for i in range(300)])
     with sqlite3.connect(db) as con:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert db.stat().st_size > 5 * 4096
     data = bytearray(db.read_bytes())
     page = 4096
     data[3 * page: 5 * page] = b"\xff" * (2 * page)  # 0xff is no valid b-tree page type

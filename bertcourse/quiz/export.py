@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ def export_document(store: ProgressStore, name: str) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "learner": {"id": store.learner_id(), "name": name},
-        "exported_at": datetime.now(timezone.utc).isoformat(),  # microseconds: orders re-exports
+        "exported_at": datetime.now(UTC).isoformat(),  # microseconds: orders re-exports
         "attempts": [
             {"notebook": a.notebook, "question": a.question, "response": a.response,
              "correct": a.correct, "credit": a.credit, "answered_at": a.answered_at}

@@ -103,7 +103,7 @@ def seal(salt: str, question_id: str, label: str, text: str) -> str:
     """Hide `text` (an explanation) from casual reading; `unseal` restores it."""
     data = text.encode()
     stream = _keystream(salt, question_id, label, len(data))
-    return SEALED_PREFIX + base64.b64encode(bytes(a ^ b for a, b in zip(data, stream))).decode()
+    return SEALED_PREFIX + base64.b64encode(bytes(a ^ b for a, b in zip(data, stream, strict=True))).decode()
 
 
 def unseal(salt: str, question_id: str, label: str, sealed: str) -> str:
@@ -112,4 +112,4 @@ def unseal(salt: str, question_id: str, label: str, sealed: str) -> str:
         raise ValueError("not a sealed text")
     data = base64.b64decode(sealed[len(SEALED_PREFIX) :], validate=True)
     stream = _keystream(salt, question_id, label, len(data))
-    return bytes(a ^ b for a, b in zip(data, stream)).decode()
+    return bytes(a ^ b for a, b in zip(data, stream, strict=True)).decode()

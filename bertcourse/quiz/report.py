@@ -17,9 +17,9 @@ import json
 import os
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -173,11 +173,12 @@ class Report:
 _CSS = "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 8px;text-align:left}"
 
 
-def build_report(folder: Path, banks_dir: Path = BANKS_DIR) -> Report:
-    """Read, check and re-grade every submission in `folder`."""
+def build_report(folder: Path, notebooks: Sequence[str] | None = None, banks_dir: Path = BANKS_DIR) -> Report:
+    """Read, check and re-grade every submission in `folder`, reporting on the quizzes of
+    `notebooks` (default: every bank, e.g. limit it to the lessons taught so far)."""
     banks: dict[str, Bank] = {}
     notes: list[str] = []
-    for notebook in available_banks(banks_dir):
+    for notebook in notebooks or available_banks(banks_dir):
         try:
             banks[notebook] = load_bank(notebook, banks_dir)
         except QuizBankError as error:
@@ -266,7 +267,7 @@ def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes:
             continue
         disagreed += correct != attempt["correct"]
         learner.tries.setdefault((bank.notebook, question.id), []).append((correct, answer))
-    for count, what in [(unknown, "answer(s) to questions not in the course banks were ignored"),
+    for count, what in [(unknown, "answer(s) to questions outside the quizzes reported on were ignored"),
                         (ungradable, "answer(s) that do not fit their question were ignored"),
                         (disagreed, "answer(s) were re-graded: the file's correct flag was wrong")]:
         if count:
@@ -276,7 +277,7 @@ def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes:
 
 def _exported_at(document: dict[str, Any]) -> datetime:
     moment = datetime.fromisoformat(document["exported_at"])
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _drop_duplicates(documents: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[Skipped]]:
@@ -330,7 +331,7 @@ def _wrong_key(kind: str, answer: str) -> str:
 def _text_table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
     def line(cells: list[str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
     return [line(headers), line(["-" * w for w in widths]), *map(line, rows)]
 
 

@@ -24,7 +24,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -111,7 +111,7 @@ class ProgressStore:
                correct: bool, credit: float) -> None:
         """Commit one checked answer now; raises ProgressError only if saving is impossible."""
         row = (notebook, question, json.dumps(response, sort_keys=True), int(correct), credit,
-               datetime.now(timezone.utc).isoformat(timespec="seconds"))
+               datetime.now(UTC).isoformat(timespec="seconds"))
         try:
             self._run(lambda con: con.execute(
                 "INSERT INTO attempts (notebook, question, response, correct, credit, answered_at)"

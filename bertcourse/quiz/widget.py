@@ -138,7 +138,7 @@ class QuestionView(widgets.VBox):
                                      f"run quiz(\"{self.notebook}\", {names}).")
         try:
             self.expected = function(live_values, dict(self.question.args))
-        except Exception as error:  # noqa: BLE001 - learner objects can fail in any way; show it
+        except Exception as error:  # learner objects can fail in any way: show it, never raise
             return self._unavailable(f"Could not compute this answer from {', '.join(function.needs)} "
                                      f"({type(error).__name__}: {error}).")
         return True
