@@ -31,9 +31,14 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'bertcourse' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    """Load an exported name, or a submodule such as `bc.paths`, on first use."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
+        try:
+            value = importlib.import_module(f"bertcourse.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'bertcourse' has no attribute {name!r}") from None
     globals()[name] = value
     return value
 

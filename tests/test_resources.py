@@ -149,3 +149,10 @@ def test_minilm_weights_are_verified_by_sha256(tmp_path: Path) -> None:
     (copy / "config.json").unlink()
     with pytest.raises(ResourceUnavailable, match="config.json is missing"):
         minilm.verify(copy, {"config.json": minilm.EXPECTED_SHA256["config.json"]})
+
+
+def test_package_exports_and_submodules_load_lazily() -> None:
+    assert bertcourse.paths.saved_checkpoint.__name__ == "saved_checkpoint"
+    assert callable(bertcourse.load_dataset) and "quiz" in dir(bertcourse)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        bertcourse.nope
