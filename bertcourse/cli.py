@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from bertcourse.errors import CourseError
 
 # Modules that add their own sub-commands through `register(subparsers)`.
-_COMMAND_MODULES = ("bertcourse.quiz.cli", "bertcourse.prefetch", "bertcourse.run_cli")
+_COMMAND_MODULES = ("bertcourse.quiz.cli", "bertcourse.prefetch", "bertcourse.run_cli", "bertcourse.pretrain_cli")
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -1,0 +1,175 @@
+"""Distil a MiniLM emotion classifier fine-tuned on the real data (dair-ai/emotion) into a 3-layer
+student on CPU with the course's own code (bertcourse.distillation, as notebook 07 uses it), and
+measure the trade-off: parameters, size on disk, CPU latency and throughput, accuracy and macro-F1.
+
+    .venv/bin/python benchmarks/distillation.py                                  # full data, 2 epochs (hours under load)
+    .venv/bin/python benchmarks/distillation.py --train-limit 3000 --epochs 1    # what fits in ~30 min on a busy CPU
+    .venv/bin/python benchmarks/distillation.py --quick                          # smoke test (~2 min)
+
+Models compared on the same test set: the teacher (MiniLM, 6 layers, fine-tuned here, or loaded from
+--teacher-dir), the student built from every other teacher layer and fine-tuned with plain
+cross-entropy, the same student distilled from the teacher, and the distilled student with dynamic
+int8 quantization (optionally, --with-random: a randomly initialised student distilled alike).
+Latency: batch 1, one short made-up tweet, median of repeated runs after warm-up; throughput:
+batch 32 over the first test tweets. Timing figures are ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHORT_TWEET = "i feel so hopeful about tomorrow"  # written for the benchmark, not from the data
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training tweets")
+    parser.add_argument("--eval-limit", type=int, default=None, help="use only the first N test tweets")
+    parser.add_argument("--epochs", type=int, default=2, help="teacher epochs")
+    parser.add_argument("--student-epochs", type=int, default=None, help="default: --epochs")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--keep-layers", default="0,2,4", help="teacher layers the student starts from")
+    parser.add_argument("--temperature", type=float, default=2.0)
+    parser.add_argument("--alpha", type=float, default=0.5, help="weight of the hard-label cross-entropy")
+    parser.add_argument("--teacher-dir", type=Path, default=None, help="a fine-tuned classifier to use as teacher")
+    parser.add_argument("--with-random", action="store_true", help="also distil a randomly initialised student")
+    parser.add_argument("--latency-repeats", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="smoke test: 320 train, 200 test, 1 epoch")
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    args = parser.parse_args()
+    if args.quick:
+        args.train_limit, args.eval_limit, args.epochs, args.latency_repeats = 320, 200, 1, 20
+    args.student_epochs = args.student_epochs or args.epochs
+    return args
+
+
+def setup(data_dir: Path) -> None:
+    if not (data_dir / "emotion" / "train.jsonl").is_file():
+        sys.exit(f"no emotion data in {data_dir}/emotion (pass --data-dir)")
+    os.environ["BERTCOURSE_DATA_DIR"] = str(data_dir)
+    os.environ["BERTCOURSE_MODEL_OVERRIDES"] = "*=all-MiniLM-L6-v2"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def main() -> int:
+    args = parse_args()
+    setup(args.data_dir)
+    import pandas as pd
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    import bertcourse
+    from bertcourse import classification as clf
+    from bertcourse import distillation as kd
+
+    bertcourse.use_profile("gpu")
+    bertcourse.start_lesson("benchmark 07: distillation on the real data")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"torch {torch.__version__} with {torch.get_num_threads()} threads, load average "
+          f"{os.getloadavg()[0]:.1f} at start")
+    emotion = bertcourse.load_dataset("emotion")
+    if args.train_limit:
+        emotion["train"] = emotion["train"].shuffle(seed=0).select(range(args.train_limit))
+    if args.eval_limit:
+        emotion["test"] = emotion["test"].select(range(args.eval_limit))
+    names = emotion["train"].features["label"].names
+    settings = dataclasses.replace(clf.default_settings(), epochs=args.epochs, batch_size=args.batch_size,
+                                   max_length=args.max_length)
+    print("settings (MiniLM recipe, benchmark epochs and batch size):\n" + settings.describe())
+    print(f"train tweets {len(emotion['train']):,}, test tweets {len(emotion['test']):,}; student layers "
+          f"{args.keep_layers}, student epochs {args.student_epochs}, T={args.temperature}, alpha={args.alpha}",
+          flush=True)
+    results: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()}}
+
+    def train(model, epochs: int, teacher=None) -> float:  # noqa: ANN001
+        """Fine-tune `model` in place (distil from `teacher` if given); returns training seconds."""
+        with tempfile.TemporaryDirectory() as out:
+            arguments = clf.training_arguments(dataclasses.replace(settings, epochs=epochs), out,
+                                               eval_strategy="no", logging_strategy="no", disable_tqdm=True)
+            start = time.perf_counter()
+            kd.train_student(model, tokenizer, arguments, encoded["train"], teacher=teacher,
+                             temperature=args.temperature, alpha=args.alpha)
+        seconds = time.perf_counter() - start
+        print(f"  trained in {seconds:.0f} s (load average {os.getloadavg()[0]:.1f})", flush=True)
+        return seconds
+
+    if args.teacher_dir:
+        tokenizer = AutoTokenizer.from_pretrained(args.teacher_dir)
+        teacher = AutoModelForSequenceClassification.from_pretrained(args.teacher_dir)
+        print(f"teacher loaded from {args.teacher_dir.name}")
+    else:
+        tokenizer = bertcourse.load_tokenizer("bert-base-uncased")
+    encoded = clf.tokenize_for_classification(emotion, tokenizer, settings.max_length)
+    times = {}
+    if not args.teacher_dir:
+        bertcourse.set_seed(0)
+        teacher = bertcourse.load_model("bert-base-uncased", AutoModelForSequenceClassification,
+                                        num_labels=len(names), id2label=dict(enumerate(names)),
+                                        label2id={name: i for i, name in enumerate(names)})
+        print(f"\nteacher: fine-tuning MiniLM ({kd.parameter_count(teacher):,} parameters), {args.epochs} epochs",
+              flush=True)
+        times["teacher"] = train(teacher, args.epochs)
+    teacher.eval()
+
+    keep = [int(i) for i in args.keep_layers.split(",")]
+    print("\nstudent fine-tuned without distillation (cross-entropy on the labels only)", flush=True)
+    bertcourse.set_seed(0)
+    plain = kd.student_from_teacher(teacher, keep)
+    times["student, no distillation"] = train(plain, args.student_epochs)
+    print("\nstudent distilled from the teacher", flush=True)
+    bertcourse.set_seed(0)
+    distilled = kd.student_from_teacher(teacher, keep)
+    times["distilled student"] = train(distilled, args.student_epochs, teacher=teacher)
+    models = {"teacher": teacher, "student, no distillation": plain, "distilled student": distilled}
+    if args.with_random:
+        print("\nrandomly initialised student distilled from the teacher", flush=True)
+        random_student = kd.random_student_like(distilled)
+        times["random-init distilled student"] = train(random_student, args.student_epochs, teacher=teacher)
+        models["random-init distilled student"] = random_student
+    models["distilled student, int8"] = kd.quantize_int8(distilled)
+    parameters = {"distilled student, int8": kd.parameter_count(distilled)}
+
+    test = emotion["test"]
+    quality = kd.quality_table(models, tokenizer, test["text"], test["label"], parameters, settings.max_length)
+    print(f"\ntiming (load average {os.getloadavg()[0]:.1f}) ...", flush=True)
+    speed = kd.speed_table(models, tokenizer, SHORT_TWEET, test["text"][:256], repeats=args.latency_repeats)
+    table = quality.join(speed)
+    table["train seconds"] = pd.Series(times)
+    print(f"load average after timing {os.getloadavg()[0]:.1f}\n")
+    print(markdown(table))
+    retention = table.loc["distilled student", "accuracy"] / table.loc["teacher", "accuracy"]
+    gain = table.loc["distilled student", "accuracy"] - table.loc["student, no distillation", "accuracy"]
+    print(f"\ndistilled student keeps {retention:.1%} of the teacher's accuracy, runs "
+          f"{table.loc['distilled student', 'speed-up (batch 1)']:.2f}x as fast at batch 1 "
+          f"({table.loc['distilled student, int8', 'speed-up (batch 1)']:.2f}x with int8), is "
+          f"{table.loc['distilled student', 'size (MB)'] / table.loc['teacher', 'size (MB)']:.0%} of its size; "
+          f"distillation vs plain fine-tuning: {100 * gain:+.1f} accuracy points")
+    results.update(table=json.loads(table.to_json(orient="index")), retention=retention,
+                   load_average_end=os.getloadavg()[0])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def markdown(table) -> str:  # noqa: ANN001
+    """The table as GitHub markdown (3 decimals), ready for results_07_distillation.md."""
+    lines = ["| model | " + " | ".join(table.columns) + " |", "|---" * (len(table.columns) + 1) + "|"]
+    for name, row in table.iterrows():
+        lines.append(f"| {name} | " + " | ".join(f"{value:.3f}" for value in row) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

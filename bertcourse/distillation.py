@@ -1,0 +1,237 @@
+"""Knowledge distillation: train a small student to imitate a fine-tuned teacher, and measure the trade.
+
+Born in notebook 07, which distils notebook 04's emotion classifier; `benchmarks/distillation.py`
+runs the same code on the full real data.
+
+    student = student_from_teacher(teacher, keep_layers=[0, 2, 4])   # DistilBERT-style initialisation
+    trainer = DistillationTrainer(teacher=teacher, temperature=2.0, alpha=0.5, model=student, ...)
+    trainer.train()
+    quality = quality_table({"teacher": teacher, "distilled": student}, tokenizer, texts, labels)
+    speed = speed_table({"teacher": teacher, "distilled": student}, tokenizer, short_text, batch_texts)
+
+The two ideas a learner must see (the distillation loss and how the student is cut out of the
+teacher) are written out in notebook 07 in `#@save` cells identical to the functions here.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from torch import Tensor
+from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+from bertcourse.classification import classification_metrics, make_trainer, predict_probabilities, scores
+
+
+def distillation_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,
+                      temperature: float = 2.0, alpha: float = 0.5) -> Tensor:
+    """alpha · CE(student, labels) + (1 − alpha) · T² · KL(softmax(teacher/T) ‖ softmax(student/T)).
+
+    The KL term teaches the student the teacher's whole distribution ("dark knowledge": which
+    wrong classes are nearly right); the T² factor keeps its gradients as large as the CE term's
+    whatever the temperature, because softening by T shrinks them by 1/T².
+    """
+    hard = F.cross_entropy(student_logits, labels)
+    soft_teacher = F.softmax(teacher_logits / temperature, dim=-1)
+    log_soft_student = F.log_softmax(student_logits / temperature, dim=-1)
+    soft = F.kl_div(log_soft_student, soft_teacher, reduction="batchmean")
+    return alpha * hard + (1 - alpha) * temperature**2 * soft
+
+
+def student_from_teacher(teacher: Any, keep_layers: Sequence[int]) -> Any:
+    """A copy of `teacher` that keeps only the encoder layers `keep_layers` (DistilBERT's
+    initialisation: every other layer), with the teacher's embeddings, pooler and classifier."""
+    student = copy.deepcopy(teacher)
+    encoder = student.base_model.encoder
+    encoder.layer = torch.nn.ModuleList(encoder.layer[i] for i in keep_layers)
+    student.config.num_hidden_layers = len(keep_layers)
+    return student
+
+
+def random_student_like(student: Any, seed: int = 0) -> Any:
+    """A model of the same shape as `student` with freshly initialised weights: what the student
+    would be without the teacher's layers to start from."""
+    torch.manual_seed(seed)
+    return type(student)(copy.deepcopy(student.config))
+
+
+class DistillationTrainer(Trainer):
+    """The transformers `Trainer` with its loss replaced by `distillation_loss` against a frozen
+    teacher that sees the same batch. Everything else (batching, schedule, evaluation) is the
+    ordinary Trainer's, so the distilled and the plainly fine-tuned student differ only in the loss."""
+
+    def __init__(self, *args: Any, teacher: Any, temperature: float = 2.0, alpha: float = 0.5,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.temperature = temperature
+        self.alpha = alpha
+
+    def compute_loss(self, model: Any, inputs: dict[str, Tensor], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Tensor | tuple[Tensor, Any]:
+        features = {name: value for name, value in inputs.items() if name != "labels"}
+        outputs = model(**features)
+        with torch.no_grad():
+            teacher_logits = self.teacher.to(outputs.logits.device)(**features).logits
+        loss = distillation_loss(outputs.logits, teacher_logits, inputs["labels"], self.temperature, self.alpha)
+        return (loss, outputs) if return_outputs else loss
+
+
+def make_distillation_trainer(student: Any, teacher: Any, tokenizer: Any, arguments: TrainingArguments,
+                              train_dataset: Any, eval_dataset: Any = None, temperature: float = 2.0,
+                              alpha: float = 0.5) -> DistillationTrainer:
+    """`classification.make_trainer`'s twin with the distillation loss: same dynamic padding and
+    metrics, so a distilled and a plainly fine-tuned student are trained alike."""
+    return DistillationTrainer(model=student, args=arguments, train_dataset=train_dataset,
+                               eval_dataset=eval_dataset, data_collator=DataCollatorWithPadding(tokenizer),
+                               processing_class=tokenizer, compute_metrics=classification_metrics,
+                               teacher=teacher, temperature=temperature, alpha=alpha)
+
+
+def train_student(student: Any, tokenizer: Any, arguments: TrainingArguments, train_dataset: Any,
+                  eval_dataset: Any = None, teacher: Any = None, temperature: float = 2.0,
+                  alpha: float = 0.5) -> Trainer:
+    """Fine-tune `student` in place, on the labels alone (`teacher=None`: plain cross-entropy, the
+    baseline) or distilled from `teacher`; returns the trainer (its `evaluate()` scores the student)."""
+    if teacher is None:
+        trainer = make_trainer(student, tokenizer, arguments, train_dataset, eval_dataset)
+    else:
+        trainer = make_distillation_trainer(student, teacher, tokenizer, arguments, train_dataset, eval_dataset,
+                                            temperature, alpha)
+    trainer.train()
+    return trainer
+
+
+def quantize_int8(model: Any) -> Any:
+    """A copy of `model` with PyTorch dynamic int8 quantization of every `nn.Linear`: weights stored
+    as 8-bit integers, activations quantized on the fly (CPU inference only)."""
+    with warnings.catch_warnings():  # torch is moving this API to torchao; it still works
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {torch.nn.Linear},
+                                                      dtype=torch.qint8)
+
+
+def parameter_count(model: Any) -> int:
+    """Parameters of a float model (a dynamically quantized copy counts as the model it came from)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def size_on_disk_mb(model: Any) -> float:
+    """Megabytes (10⁶ bytes) of the model's `state_dict` written with `torch.save`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "weights.pt"
+        torch.save(model.state_dict(), path)
+        return path.stat().st_size / 1e6
+
+
+@torch.no_grad()
+def latency_ms(model: Any, tokenizer: Any, text: str, repeats: int = 50, warmup: int = 5) -> float:
+    """Median milliseconds for one forward pass on one text (batch 1), after `warmup` untimed runs.
+    The median, not the mean, so a burst of load from other programs does not decide the figure."""
+    model.eval()
+    inputs = tokenizer(text, return_tensors="pt")
+    for _ in range(warmup):
+        model(**inputs)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(**inputs)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+@torch.no_grad()
+def throughput(model: Any, tokenizer: Any, texts: Sequence[str], batch_size: int = 32, repeats: int = 5,
+               max_length: int = 64) -> float:
+    """Texts per second for batches of `batch_size` texts (padded to the longest), the best of
+    `repeats` timed passes over `texts` after one untimed pass."""
+    model.eval()
+    batches = [tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=max_length,
+                         return_tensors="pt") for i in range(0, len(texts), batch_size)]
+    best = float("inf")
+    for attempt in range(repeats + 1):
+        start = time.perf_counter()
+        for inputs in batches:
+            model(**inputs)
+        if attempt:
+            best = min(best, time.perf_counter() - start)
+    return len(texts) / best
+
+
+def quality_table(models: dict[str, Any], tokenizer: Any, texts: Sequence[str], labels: Sequence[int],
+                  parameters: dict[str, int] | None = None, max_length: int = 64) -> pd.DataFrame:
+    """One row per model: parameters, size on disk, test accuracy and macro-F1 (the deterministic
+    columns). `parameters` overrides the count for quantized copies, whose weights are not parameters."""
+    rows = {}
+    for name, model in models.items():
+        predicted = predict_probabilities(model, tokenizer, texts, max_length).argmax(axis=1)
+        count = (parameters or {}).get(name, parameter_count(model))
+        rows[name] = {"parameters (M)": count / 1e6, "size (MB)": size_on_disk_mb(model),
+                      **scores(labels, predicted)}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def speed_table(models: dict[str, Any], tokenizer: Any, short_text: str, batch_texts: Sequence[str],
+                repeats: int = 50, baseline: str | None = None) -> pd.DataFrame:
+    """One row per model: batch-1 latency (ms, median), batch-32 throughput (texts/s), and the
+    speed-up over `baseline` (default: the first model). Models are timed in turn, twice over,
+    keeping each one's better figure, so a burst of load does not favour whichever ran second."""
+    latency = {name: float("inf") for name in models}
+    rate = {name: 0.0 for name in models}
+    for _ in range(2):
+        for name, model in models.items():
+            latency[name] = min(latency[name], latency_ms(model, tokenizer, short_text, repeats))
+            rate[name] = max(rate[name], throughput(model, tokenizer, batch_texts, repeats=2))
+    baseline = baseline or next(iter(models))
+    table = pd.DataFrame({"latency (ms)": latency, "texts/s (batch 32)": rate})
+    table["speed-up (batch 1)"] = table.loc[baseline, "latency (ms)"] / table["latency (ms)"]
+    return table
+
+
+def plot_soft_targets(logits: Tensor, names: Sequence[str], temperatures: Sequence[float]) -> Figure:
+    """Bars of softmax(logits / T) for each temperature: higher T spreads the probability over the
+    classes the teacher finds plausible, which is the information the student learns from."""
+    figure, axes = plt.subplots(1, len(temperatures), figsize=(3.2 * len(temperatures), 3), sharey=True)
+    for ax, temperature in zip(np.atleast_1d(axes), temperatures):
+        probabilities = torch.softmax(logits / temperature, dim=-1).tolist()
+        ax.bar(range(len(names)), probabilities, color="tab:purple")
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        ax.set_title(f"T = {temperature:g}")
+        ax.set_ylim(0, 1)
+    np.atleast_1d(axes)[0].set_ylabel("teacher probability")
+    figure.tight_layout()
+    return figure
+
+
+def plot_tradeoff(table: pd.DataFrame) -> Figure:
+    """Size, batch-1 latency and accuracy side by side, one bar per model (a merged quality and
+    speed table): what each step from teacher to int8 student costs and buys."""
+    columns = [("size (MB)", "size on disk (MB)"), ("latency (ms)", "CPU latency, batch 1 (ms)"),
+               ("accuracy", "test accuracy")]
+    figure, axes = plt.subplots(1, len(columns), figsize=(12, 0.8 + 0.5 * len(table)), sharey=True)
+    colours = plt.cm.tab10(np.arange(len(table)))
+    for ax, (column, title) in zip(axes, columns):
+        values = table[column].to_numpy(dtype=float)
+        ax.barh(range(len(table)), values, color=colours)
+        for position, value in enumerate(values):
+            ax.annotate(f"{value:.2f}" if column == "accuracy" else f"{value:.1f}", (value, position),
+                        xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        ax.set_xlim(0, values.max() * 1.25)
+        ax.set_title(title)
+    axes[0].set_yticks(range(len(table)), table.index)
+    axes[0].invert_yaxis()
+    figure.tight_layout()
+    return figure

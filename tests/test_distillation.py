@@ -1,0 +1,124 @@
+"""bertcourse.distillation: the loss says what the formula says, the student is a true cut of the
+teacher, the Trainer subclass trains with that loss, and the measurements report sane figures.
+
+Built on a tiny random BERT so the tests take seconds; no timing assertions (figures only)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+from bertcourse import distillation as kd
+from bertcourse.classification import tokenize_for_classification, training_arguments, default_settings
+
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "happy", "sad", "angry", "i", "feel", "so", "very"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> BertTokenizerFast:
+    vocab = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    vocab.write_text("\n".join(WORDS) + "\n")
+    return BertTokenizerFast(vocab_file=str(vocab))
+
+
+@pytest.fixture()
+def teacher() -> BertForSequenceClassification:
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=4, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=32, num_labels=3)
+    return BertForSequenceClassification(config).eval()
+
+
+def test_loss_alpha_one_is_cross_entropy() -> None:
+    student, teacher = torch.randn(2, 5, 3).unbind(0)
+    labels = torch.tensor([0, 1, 2, 1, 0])
+    assert torch.allclose(kd.distillation_loss(student, teacher, labels, 4.0, alpha=1.0),
+                          F.cross_entropy(student, labels))
+
+
+def test_loss_soft_term_is_scaled_kl() -> None:
+    student, teacher = torch.randn(2, 5, 3).unbind(0)
+    labels = torch.zeros(5, dtype=torch.long)
+    t = 3.0
+    p = torch.softmax(teacher / t, -1)
+    q = torch.softmax(student / t, -1)
+    kl = (p * (p.log() - q.log())).sum(-1).mean()
+    assert torch.allclose(kd.distillation_loss(student, teacher, labels, t, alpha=0.0), t**2 * kl, atol=1e-6)
+    assert kd.distillation_loss(teacher, teacher, labels, t, alpha=0.0).abs() < 1e-6
+
+
+def test_student_keeps_chosen_layers_and_leaves_teacher_alone(teacher: BertForSequenceClassification) -> None:
+    student = kd.student_from_teacher(teacher, [1, 3])
+    assert student.config.num_hidden_layers == 2 and teacher.config.num_hidden_layers == 4
+    assert len(teacher.bert.encoder.layer) == 4
+    for new, old in enumerate([1, 3]):
+        assert torch.equal(student.bert.encoder.layer[new].attention.self.query.weight,
+                           teacher.bert.encoder.layer[old].attention.self.query.weight)
+    student.bert.encoder.layer[0].attention.self.query.weight.data.zero_()
+    assert teacher.bert.encoder.layer[1].attention.self.query.weight.abs().sum() > 0
+    assert torch.equal(student.classifier.weight, teacher.classifier.weight)
+    ids = torch.tensor([[2, 5, 6, 3]])
+    assert student(input_ids=ids).logits.shape == (1, 3)
+    assert kd.parameter_count(student) < kd.parameter_count(teacher)
+    assert kd.size_on_disk_mb(student) < kd.size_on_disk_mb(teacher)
+
+
+def test_random_student_same_shape_new_weights(teacher: BertForSequenceClassification) -> None:
+    student = kd.student_from_teacher(teacher, [0, 2])
+    fresh = kd.random_student_like(student)
+    assert kd.parameter_count(fresh) == kd.parameter_count(student)
+    assert not torch.equal(fresh.bert.embeddings.word_embeddings.weight, student.bert.embeddings.word_embeddings.weight)
+
+
+def test_distillation_trainer_moves_student_towards_teacher(teacher: BertForSequenceClassification,
+                                                            tokenizer: BertTokenizerFast, tmp_path) -> None:  # noqa: ANN001
+    texts = ["i feel happy", "i feel so sad", "i feel very angry", "so happy", "very sad", "angry"] * 4
+    data = Dataset.from_dict({"text": texts, "label": [0, 1, 2, 0, 1, 2] * 4})
+    encoded = tokenize_for_classification(data, tokenizer, max_length=16)
+    student = kd.random_student_like(kd.student_from_teacher(teacher, [0]))
+    inputs = tokenizer(texts, padding=True, return_tensors="pt")
+
+    def gap() -> float:
+        with torch.no_grad():
+            return float(F.kl_div(F.log_softmax(student(**inputs).logits, -1), F.softmax(teacher(**inputs).logits, -1),
+                                  reduction="batchmean"))
+
+    before = gap()
+    settings = default_settings()
+    arguments = training_arguments(settings, tmp_path, num_train_epochs=15, learning_rate=1e-2, eval_strategy="no",
+                                   per_device_train_batch_size=8, warmup_steps=0, disable_tqdm=True)
+    trainer = kd.train_student(student, tokenizer, arguments, encoded, teacher=teacher, alpha=0.0)
+    assert isinstance(trainer, kd.DistillationTrainer)
+    assert gap() < before / 2
+    assert not any(p.requires_grad for p in teacher.parameters())
+
+
+def test_quantized_copy_is_smaller_and_agrees(teacher: BertForSequenceClassification) -> None:
+    quantized = kd.quantize_int8(teacher)
+    assert kd.size_on_disk_mb(quantized) < kd.size_on_disk_mb(teacher)
+    ids = torch.tensor([[2, 5, 8, 9, 3]])
+    with torch.no_grad():
+        assert torch.allclose(quantized(input_ids=ids).logits, teacher(input_ids=ids).logits, atol=0.1)
+    assert isinstance(teacher.bert.encoder.layer[0].attention.self.query, torch.nn.Linear)  # original untouched
+
+
+def test_tables_and_plots(teacher: BertForSequenceClassification, tokenizer: BertTokenizerFast) -> None:
+    models = {"teacher": teacher, "student": kd.student_from_teacher(teacher, [0, 2])}
+    texts, labels = ["i feel happy", "so sad", "angry"], [0, 1, 2]
+    quality = kd.quality_table(models, tokenizer, texts, labels)
+    assert list(quality.columns) == ["parameters (M)", "size (MB)", "accuracy", "macro_f1"]
+    assert quality["accuracy"].between(0, 1).all()
+    speed = kd.speed_table(models, tokenizer, "i feel happy", texts, repeats=3)
+    assert speed.loc["teacher", "speed-up (batch 1)"] == 1.0
+    assert (speed["latency (ms)"] > 0).all() and (speed["texts/s (batch 32)"] > 0).all()
+    figure = kd.plot_tradeoff(quality.join(speed))
+    assert len(figure.axes) == 3
+    soft = kd.plot_soft_targets(torch.tensor([2.0, 0.5, -1.0]), ["a", "b", "c"], [1, 4])
+    heights = [[bar.get_height() for bar in ax.patches] for ax in soft.axes]
+    assert all(math.isclose(sum(h), 1.0, rel_tol=1e-5) for h in heights)
+    assert max(heights[1]) < max(heights[0])  # higher temperature, flatter

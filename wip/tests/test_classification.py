@@ -1,0 +1,142 @@
+"""bertcourse.classification on a tiny random BERT: settings per profile, tokenisation, pooling,
+features, metrics, the Trainer wiring (a few real optimisation steps) and the worst-example table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification, BertModel, EvalPrediction
+
+from bertcourse import classification as clf
+from bertcourse import profiles
+from bertcourse.tokenization import train_wordpiece
+
+TEXTS = ["i am so happy today", "this is the best day ever", "what a joy to see you", "sunshine and smiles",
+         "i feel so sad and alone", "everything is grey and heavy", "i miss you so much it hurts",
+         "tears again tonight"]
+LABELS = [1, 1, 1, 1, 0, 0, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_wordpiece(TEXTS * 3, vocab_size=120)
+
+
+def tiny_config(tokenizer, **kwargs) -> BertConfig:
+    return BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                      intermediate_size=64, max_position_embeddings=64, hidden_dropout_prob=0.0,
+                      attention_probs_dropout_prob=0.0, **kwargs)
+
+
+@pytest.fixture
+def dataset(tokenizer) -> datasets.DatasetDict:
+    features = datasets.Features({"text": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["sadness", "joy"])})
+    split = datasets.Dataset.from_dict({"text": TEXTS, "label": LABELS}, features=features)
+    return datasets.DatasetDict({"train": split, "validation": split})
+
+
+@pytest.fixture(autouse=True)
+def fresh_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profiles, "_chosen", None)
+    for name in ("BERTCOURSE_PROFILE", "BERTCOURSE_MODEL_OVERRIDES"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_settings_follow_the_encoder_that_serves_the_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    laptop = clf.default_settings()
+    assert laptop.learning_rate == clf.MINILM_RECIPE.learning_rate and laptop.checkpoint == "bert-base-uncased"
+    profiles.use_profile("gpu")
+    gpu = clf.default_settings()
+    assert gpu == clf.BERT_BASE_RECIPE and 2e-5 <= gpu.learning_rate <= 5e-5 and 2 <= gpu.epochs <= 4
+    monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", "*=all-MiniLM-L6-v2")
+    assert clf.default_settings().learning_rate == clf.MINILM_RECIPE.learning_rate
+    assert "learning_rate    0.0001" in clf.default_settings().describe()
+
+
+def test_tokenize_leaves_padding_to_the_collator_and_records_lengths(tokenizer, dataset) -> None:
+    full = [len(tokenizer(text)["input_ids"]) for text in TEXTS]
+    limit = sorted(full)[len(full) // 2]
+    assert min(full) < limit < max(full)
+    encoded = clf.tokenize_for_classification(dataset, tokenizer, max_length=limit)
+    lengths = [len(ids) for ids in encoded["train"]["input_ids"]]
+    assert list(encoded["train"]["length"]) == lengths == [min(n, limit) for n in full]
+    fixed = clf.tokenize_for_classification(dataset, tokenizer, max_length=12, pad_to_max_length=True)
+    assert {len(ids) for ids in fixed["train"]["input_ids"]} == {12}
+    assert list(fixed["train"]["label"]) == LABELS
+
+
+def test_mean_pool_ignores_padding() -> None:
+    hidden = torch.arange(24, dtype=torch.float32).view(2, 3, 4)
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    pooled = clf.mean_pool(hidden, mask)
+    assert torch.equal(pooled[0], hidden[0, :2].mean(0)) and torch.equal(pooled[1], hidden[1].mean(0))
+
+
+def test_metrics_from_logits() -> None:
+    logits = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]])
+    metrics = clf.classification_metrics(EvalPrediction(predictions=logits, label_ids=np.array([0, 1, 2, 2])))
+    assert metrics["accuracy"] == pytest.approx(0.75)
+    assert metrics["macro_f1"] == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+    assert clf.scores([0, 1], [0, 1]) == {"accuracy": 1.0, "macro_f1": 1.0}
+
+
+def test_features_and_probabilities_do_not_depend_on_batching(tokenizer) -> None:
+    torch.manual_seed(0)
+    encoder = BertModel(tiny_config(tokenizer))
+    one_by_one = clf.frozen_features(encoder, tokenizer, TEXTS, batch_size=1)
+    batched = clf.frozen_features(encoder, tokenizer, TEXTS, batch_size=5)
+    assert one_by_one["cls"].shape == (len(TEXTS), 32)
+    for pooling in ("cls", "mean"):
+        np.testing.assert_allclose(one_by_one[pooling], batched[pooling], atol=1e-5)
+    classifier = BertForSequenceClassification(tiny_config(tokenizer, num_labels=3))
+    probabilities = clf.predict_probabilities(classifier, tokenizer, TEXTS, batch_size=3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(probabilities[::-1], clf.predict_probabilities(classifier, tokenizer, TEXTS[::-1]),
+                               atol=1e-5)
+
+
+def test_logistic_regression_separates_separable_features() -> None:
+    rng = np.random.default_rng(0)
+    features = np.concatenate([rng.normal(-2, 1, (30, 4)), rng.normal(2, 1, (30, 4))])
+    labels = [0] * 30 + [1] * 30
+    assert clf.scores(labels, clf.logistic_regression(features, labels).predict(features))["accuracy"] == 1.0
+
+
+def test_training_arguments_carry_the_settings(tmp_path: Path) -> None:
+    settings = clf.FinetuneSettings("bert-base-uncased", learning_rate=4e-5, epochs=3, batch_size=8,
+                                    warmup_ratio=0.1, weight_decay=0.01, max_length=64)
+    arguments = clf.training_arguments(settings, tmp_path)
+    assert (arguments.learning_rate, arguments.num_train_epochs, arguments.per_device_train_batch_size) == (4e-5, 3, 8)
+    assert arguments.warmup_steps == 0.1 and arguments.weight_decay == 0.01
+    assert arguments.train_sampling_strategy == "group_by_length" and arguments.eval_strategy == "epoch"
+    assert arguments.save_strategy == "no" and not arguments.bf16  # no GPU in the test environment
+    ungrouped = clf.training_arguments(settings.__class__(**{**settings.__dict__, "group_by_length": False}), tmp_path,
+                                       max_steps=5)
+    assert ungrouped.train_sampling_strategy == "random" and ungrouped.max_steps == 5
+
+
+def test_trainer_fine_tunes_and_evaluates_each_epoch(tokenizer, dataset, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(tiny_config(tokenizer, num_labels=2))
+    settings = clf.FinetuneSettings("bert-base-uncased", learning_rate=1e-2, epochs=8, batch_size=4,
+                                    warmup_ratio=0.1, weight_decay=0.01, max_length=16)
+    encoded = clf.tokenize_for_classification(dataset, tokenizer, settings.max_length)
+    trainer = clf.make_trainer(model, tokenizer, clf.training_arguments(settings, tmp_path, disable_tqdm=True),
+                               encoded["train"], encoded["validation"])
+    trainer.train()
+    evaluations = [row for row in trainer.state.log_history if "eval_accuracy" in row]
+    assert len(evaluations) == settings.epochs and "eval_macro_f1" in evaluations[-1]
+    assert evaluations[-1]["eval_accuracy"] == 1.0   # memorises 8 training texts
+    assert not list(tmp_path.glob("checkpoint-*"))   # save_strategy="no"
+
+
+def test_worst_examples_are_the_most_confident_mistakes() -> None:
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.05, 0.95]])
+    table = clf.worst_examples(["a", "b", "c", "d"], [0, 0, 1, 1], probabilities, ["sad", "joy"], count=5)
+    assert table["text"].tolist() == ["b", "c"]   # d is right; b has the lowest p(true) among the wrong
+    assert table["predicted"].tolist() == ["joy", "sad"] and table["p(true)"].tolist() == [0.2, 0.4]
