@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -197,19 +195,3 @@ def run(args: argparse.Namespace) -> int:
         say(f"Interrupted: continue with  {again}")
         return EXIT_INTERRUPTED
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry (`python -m bertcourse.pretrain_cli pretrain ...`), same arguments."""
-    parser = argparse.ArgumentParser(prog="bertcourse")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except CourseError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
