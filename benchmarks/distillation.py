@@ -20,19 +20,18 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from real_data import DEFAULT_DATA_DIR, describe_machine, use_real_data
 SHORT_TWEET = "i feel so hopeful about tomorrow"  # written for the benchmark, not from the data
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training tweets")
     parser.add_argument("--eval-limit", type=int, default=None, help="use only the first N test tweets")
     parser.add_argument("--epochs", type=int, default=2, help="teacher epochs")
@@ -54,31 +53,18 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def setup(data_dir: Path) -> None:
-    if not (data_dir / "emotion" / "train.jsonl").is_file():
-        sys.exit(f"no emotion data in {data_dir}/emotion (pass --data-dir)")
-    os.environ["BERTCOURSE_DATA_DIR"] = str(data_dir)
-    os.environ["BERTCOURSE_MODEL_OVERRIDES"] = "*=all-MiniLM-L6-v2"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-
-
 def main() -> int:
     args = parse_args()
-    setup(args.data_dir)
+    use_real_data(args.data_dir, "emotion")
     import pandas as pd
-    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     import bertcourse
     from bertcourse import classification as clf
     from bertcourse import distillation as kd
 
-    bertcourse.use_profile("gpu")
     bertcourse.start_lesson("benchmark 07: distillation on the real data")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__} with {torch.get_num_threads()} threads, load average "
-          f"{os.getloadavg()[0]:.1f} at start")
+    print(describe_machine())
     emotion = bertcourse.load_dataset("emotion")
     if args.train_limit:
         emotion["train"] = emotion["train"].shuffle(seed=0).select(range(args.train_limit))

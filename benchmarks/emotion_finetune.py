@@ -19,22 +19,23 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from real_data import DEFAULT_DATA_DIR, describe_machine, use_real_data
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=None, help="default: the MiniLM recipe's")
     parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--no-length-grouping", action="store_true",
+                        help="shuffle tweets into batches at random (still padded per batch) instead of by length")
     parser.add_argument("--limit-train", type=int, default=None, help="use only the first N training tweets")
     parser.add_argument("--limit-eval", type=int, default=None, help="use only the first N validation/test tweets")
     parser.add_argument("--throughput-steps", type=int, default=40, help="timed optimiser steps per padding mode")
@@ -42,36 +43,25 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--quick", action="store_true", help="smoke test: 640 train, 256 eval, 1 epoch, 6 steps")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    parser.add_argument("--save-dir", type=Path, default=None,
+                        help="save the fine-tuned model and tokenizer here (benchmarks/distillation.py --teacher-dir)")
     args = parser.parse_args()
     if args.quick:
         args.limit_train, args.limit_eval, args.epochs, args.throughput_steps = 640, 256, 1, 6
     return args
 
 
-def setup(data_dir: Path) -> None:
-    if not (data_dir / "emotion" / "train.jsonl").is_file():
-        sys.exit(f"no emotion data in {data_dir}/emotion (pass --data-dir)")
-    os.environ["BERTCOURSE_DATA_DIR"] = str(data_dir)
-    os.environ["BERTCOURSE_MODEL_OVERRIDES"] = "*=all-MiniLM-L6-v2"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-
-
 def main() -> int:
     args = parse_args()
-    setup(args.data_dir)
-    import torch
+    use_real_data(args.data_dir, "emotion")
     from transformers import AutoModelForSequenceClassification, TrainerCallback
     from sklearn.metrics import classification_report
 
     import bertcourse
     from bertcourse import classification as clf
 
-    bertcourse.use_profile("gpu")
     bertcourse.start_lesson("benchmark 04: emotion fine-tuning on the real data")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__} with {torch.get_num_threads()} threads, load average "
-          f"{os.getloadavg()[0]:.1f} at start")
+    print(describe_machine())
     emotion = bertcourse.load_dataset("emotion")
     if args.limit_train:
         emotion["train"] = emotion["train"].select(range(args.limit_train))
@@ -81,7 +71,7 @@ def main() -> int:
     names = emotion["train"].features["label"].names
     tokenizer = bertcourse.load_tokenizer("bert-base-uncased")
     settings = dataclasses.replace(clf.default_settings(), epochs=args.epochs, batch_size=args.batch_size,
-                                   max_length=args.max_length,
+                                   max_length=args.max_length, group_by_length=not args.no_length_grouping,
                                    learning_rate=args.learning_rate or clf.default_settings().learning_rate)
     print("settings (MiniLM recipe, real-data epochs and batch size):\n" + settings.describe())
     results: dict[str, object] = {"settings": dataclasses.asdict(settings),
@@ -135,6 +125,10 @@ def main() -> int:
         probabilities = clf.predict_probabilities(model, tokenizer, emotion["test"]["text"], settings.max_length)
         predicted = probabilities.argmax(axis=1)
         results["finetuned"] = clf.scores(test_labels, predicted)
+        if args.save_dir:
+            model.save_pretrained(args.save_dir)
+            tokenizer.save_pretrained(args.save_dir)
+            print(f"fine-tuned model and tokenizer saved to {args.save_dir}")
         results.update(train_seconds=train_seconds, wall_seconds=wall, train_samples_per_second=samples / train_seconds,
                        train_tokens_per_second=samples * mean_tokens / train_seconds,
                        seconds_per_epoch=train_seconds / settings.epochs)

@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from real_data import DEFAULT_DATA_DIR, describe_machine, use_real_data
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["conll2003", "ncbi_disease", "both"], default="both")
-    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data",
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                         help="folder holding conll2003/ and ncbi_disease/ (default: ../shared/data)")
     parser.add_argument("--epochs", type=float, default=1.0, help="passes over the training sentences (default 1)")
     parser.add_argument("--max-train", type=int, default=None,
@@ -46,6 +45,7 @@ def run(key: str, args: argparse.Namespace) -> dict[str, float]:
     from transformers import AutoModelForTokenClassification
 
     import bertcourse as bc
+    from bertcourse import classification as clf
     from bertcourse import token_classification as tc
 
     bc.set_seed(0)
@@ -66,7 +66,7 @@ def run(key: str, args: argparse.Namespace) -> dict[str, float]:
                         fn_kwargs={"tokenizer": tokenizer, "max_length": settings.max_length})
     model = bc.load_model(settings.checkpoint, AutoModelForTokenClassification, **tc.label_maps(names))
     with tempfile.TemporaryDirectory(prefix="ner-benchmark-") as scratch:
-        arguments = tc.ner_training_arguments(settings, scratch, eval_strategy="no", logging_strategy="steps",
+        arguments = clf.training_arguments(settings, scratch, eval_strategy="no", logging_strategy="steps",
                                               logging_steps=100, disable_tqdm=True)
         trainer = tc.make_ner_trainer(model, tokenizer, arguments, encoded, None, names)
         start = time.perf_counter()
@@ -98,21 +98,12 @@ def run(key: str, args: argparse.Namespace) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
-    if not (args.data_dir / "conll2003").is_dir():
-        print(f"error: no conll2003/ in {args.data_dir}; pass --data-dir", file=sys.stderr)
-        return 2
-    os.environ.update(BERTCOURSE_PROFILE="gpu", BERTCOURSE_DATA_DIR=str(args.data_dir.resolve()),
-                      BERTCOURSE_MODEL_OVERRIDES="*=all-MiniLM-L6-v2", HF_HUB_OFFLINE="1",
-                      TOKENIZERS_PARALLELISM="false")
-    import torch
-
+    keys = ["conll2003", "ncbi_disease"] if args.dataset == "both" else [args.dataset]
+    use_real_data(args.data_dir, *keys)
     from bertcourse.lesson import quiet_libraries
 
     quiet_libraries()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
-          f"torch {torch.__version__} with {torch.get_num_threads()} threads, "
-          f"load average at start {os.getloadavg()[0]:.1f}")
-    keys = ["conll2003", "ncbi_disease"] if args.dataset == "both" else [args.dataset]
+    print(describe_machine())
     results = {key: run(key, args) for key in keys}
     print("\nsummary: " + "; ".join(f"{key} test entity F1 {r['f1']:.4f} in {r['train_seconds']:,.0f} s of training"
                                     for key, r in results.items()))

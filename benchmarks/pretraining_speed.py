@@ -94,7 +94,10 @@ def make_batches(tokenizer, documents, seq_len: int, batch_size: int, count: int
     for d in documents:
         docs.append([x for x in ids[start:start + len(d)] if x])
         start += len(d)
-    pairs = make_nsp_pairs([d for d in docs if len(d) > 1], seq_len, seed=seed)
+    docs = [d for d in docs if len(d) > 1]
+    single = [min(len(a) + len(b) + 3, seq_len) for d in docs for a, b in zip(d, d[1:])]
+    print(f"packing: one-sentence pairs would fill {sum(single) / (len(single) * seq_len):.0%} of {seq_len} positions")
+    pairs = make_nsp_pairs(docs, seq_len, seed=seed)
     features = [pair_to_features(p, tokenizer.cls_token_id, tokenizer.sep_token_id) for p in pairs]
     grouped = length_grouped_batches(features, batch_size, random.Random(seed))
     grouped = [b for b in grouped if len(b) == batch_size]
@@ -228,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     peak_dtype = torch.bfloat16 if cuda else torch.float32
     peak = matmul_peak(device, peak_dtype, rounds)
     print(f"device: {name} | torch {torch.__version__} | model: BERT-{size} {MODEL_PRESETS[size]}, vocab {len(tokenizer)}")
-    print(f"batches: {batch_size} x {args.seq_len} tokens, {fill:.0%} real tokens when padded to {args.seq_len}; "
+    print(f"batches: {batch_size} x {args.seq_len} tokens of packed pairs, {fill:.0%} real tokens when padded to {args.seq_len}; "
           f"{warmup} warm-up steps, then {steps} timed steps per configuration, best of {rounds} rounds")
     print(f"measured matmul peak ({str(peak_dtype).removeprefix('torch.')}): {peak / 1e12:.2f} TFLOP/s\n")
 

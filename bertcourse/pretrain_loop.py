@@ -5,9 +5,10 @@ The ideas themselves (NSP pairs, the masking rule, the combined loss) are in
 `bertcourse.pretraining`, where the notebook shows them; this module only runs them.
 
 Speed levers, each switched on by device (numbers in `benchmarks/README.md`):
-- everywhere: SDPA attention, batches grouped by length and padded only to their longest
-  example (no wasted padding), vocabulary logits only at the masked positions;
-- CUDA only: bf16 autocast (through `accelerate`'s mixed precision), TF32 matmuls, fused AdamW;
+- everywhere: SDPA attention, pairs packed with whole sentences and batches grouped by length and
+  padded only to their longest example (no wasted padding), vocabulary logits only at the masked
+  positions, fused AdamW;
+- CUDA only: bf16 autocast (through `accelerate`'s mixed precision), TF32 matmuls;
 - opt-in (`compile=True`): `torch.compile` of the encoder (worth it for long runs on a GPU).
 
 Multi-GPU runs use `accelerate` (`accelerate launch -m bertcourse.cli pretrain ...`): the loop
@@ -240,12 +241,13 @@ class PretrainingObjective(torch.nn.Module):
 
 
 def make_optimizer(model: torch.nn.Module, settings: PretrainSettings, fused: bool | None = None) -> torch.optim.AdamW:
-    """AdamW as in BERT (no weight decay on biases and LayerNorm); fused kernels on CUDA."""
+    """AdamW as in BERT (no weight decay on biases and LayerNorm), with PyTorch's fused kernel (one
+    kernel updates every parameter) on the CPU and CUDA, which have one."""
     decay, no_decay = [], []
     for name, parameter in model.named_parameters():
         (no_decay if parameter.ndim < 2 or "LayerNorm" in name else decay).append(parameter)
     if fused is None:
-        fused = next(model.parameters()).device.type == "cuda"
+        fused = next(model.parameters()).device.type in ("cpu", "cuda")
     return torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}],
                              lr=settings.learning_rate, betas=(0.9, 0.999), eps=1e-6, fused=fused)
@@ -407,8 +409,11 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
     objective, optimizer = accelerator.prepare(PretrainingObjective(model), optimizer)
     budget = None if settings.minutes is None else settings.minutes * 60
     last_checkpoint = time.perf_counter()
+    # about a hundred refreshes per run: a notebook's output channel drops messages beyond ~1,000 queued
+    # ones when nobody reads them during the cell (nbval), and a learner needs no more
     bar = tqdm(total=settings.max_steps, initial=result.step, disable=not (progress and accelerator.is_local_main_process),
-               unit="step", dynamic_ncols=True, desc="pretraining")
+               unit="step", dynamic_ncols=True, desc="pretraining", mininterval=2.0,
+               miniters=max(1, (settings.max_steps or 0) // 100))
     window: Counter = Counter()
     started = time.perf_counter() - result.seconds
 
@@ -454,7 +459,7 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
                              "seconds": result.seconds, "tokens": result.tokens}
                     result.history["train"].append(entry)
                     left = f"{(budget - result.seconds) / 60:.1f} min left" if budget else ""
-                    bar.set_postfix_str(f"MLM {entry['mlm_loss']:.2f}  NSP {entry['nsp_loss']:.3f}  {left}")
+                    bar.set_postfix_str(f"MLM {entry['mlm_loss']:.2f}  NSP {entry['nsp_loss']:.3f}  {left}", refresh=False)
                     window.clear()
                 if eval_batches and settings.eval_every and result.step % settings.eval_every == 0:
                     scores = evaluate(accelerator.unwrap_model(objective).model, eval_batches)

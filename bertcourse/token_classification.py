@@ -8,7 +8,7 @@ the full CoNLL-2003 and NCBI-disease data.
     encoded = dataset.map(tokenize_and_align_labels, batched=True,
                           fn_kwargs={"tokenizer": tokenizer, "max_length": settings.max_length})
     model = load_model(settings.checkpoint, AutoModelForTokenClassification, **label_maps(names))
-    trainer = make_ner_trainer(model, tokenizer, ner_training_arguments(settings, out_dir),
+    trainer = make_ner_trainer(model, tokenizer, training_arguments(settings, out_dir),  # notebook 04's
                                encoded["train"], encoded["validation"], names)
     trainer.train()
     predicted = predict_word_tags(model, tokenizer, dataset["test"]["tokens"], names)
@@ -16,7 +16,8 @@ the full CoNLL-2003 and NCBI-disease data.
 
 The idea a learner must see (a word's label goes on its first subword, -100 everywhere else)
 is written out in notebook 05 in `#@save` cells; the copies here are identical
-(tests/test_saved_cells.py keeps them so).
+(tests/test_saved_cells.py keeps them so). The settings and the Trainer arguments are notebook
+04's (`FinetuneSettings`, `training_arguments`): only the recipes differ.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,9 +34,10 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from seqeval.metrics.sequence_labeling import get_entities
 from transformers import DataCollatorForTokenClassification, EvalPrediction, Trainer, TrainingArguments
 
-from bertcourse.classification import bf16_available
+from bertcourse.classification import FinetuneSettings
 from bertcourse.profiles import resolve_model_key
-from bertcourse.registry import MINILM
+from bertcourse.registry import MINILM, MODELS
+from bertcourse.resources import load_tokenizer
 
 IGNORE_INDEX = -100  # positions with this label are skipped by PyTorch's cross-entropy loss
 
@@ -65,36 +66,30 @@ def tokenize_and_align_labels(batch, tokenizer, max_length=128):
     return encoded
 
 
-@dataclass(frozen=True)
-class NerSettings:
-    """The knobs of one NER fine-tuning run; `default_ner_settings()` picks them per profile."""
-
-    checkpoint: str  # registry key asked for (the profile decides what serves it)
-    learning_rate: float
-    epochs: int
-    batch_size: int
-    warmup_ratio: float  # fraction of the optimisation steps spent ramping the learning rate up
-    weight_decay: float
-    max_length: int  # subword tokens per sentence; longer sentences are truncated
-
-    def describe(self) -> str:
-        return "\n".join(f"  {name:16s} {value}" for name, value in asdict(self).items())
-
-
 # MiniLM (22.7M parameters) on a few hundred sentences: a large step and many passes over the
 # little data there is (measured on data/ner and data/bio_ner; fewer epochs left F1 well lower).
-MINILM_NER_RECIPE = NerSettings("bert-base-cased", learning_rate=1e-4, epochs=5, batch_size=8,
+MINILM_NER_RECIPE = FinetuneSettings("bert-base-cased", learning_rate=1e-4, epochs=5, batch_size=8,
                                 warmup_ratio=0.1, weight_decay=0.01, max_length=128)
 # BERT-Base on CoNLL-2003 / NCBI-disease: the usual recipe (Devlin et al. 2019; Lee et al. 2020):
 # a few epochs at 3e-5..5e-5.
-BERT_BASE_NER_RECIPE = NerSettings("bert-base-cased", learning_rate=5e-5, epochs=3, batch_size=32,
+BERT_BASE_NER_RECIPE = FinetuneSettings("bert-base-cased", learning_rate=5e-5, epochs=3, batch_size=32,
                                    warmup_ratio=0.1, weight_decay=0.01, max_length=256)
 
 
-def default_ner_settings(checkpoint: str = "bert-base-cased") -> NerSettings:
+def default_ner_settings(checkpoint: str = "bert-base-cased") -> FinetuneSettings:
     """The recipe for whatever actually serves `checkpoint` in the active profile."""
     recipe = MINILM_NER_RECIPE if resolve_model_key(checkpoint) == MINILM else BERT_BASE_NER_RECIPE
-    return NerSettings(**{**asdict(recipe), "checkpoint": checkpoint})
+    return FinetuneSettings(**{**asdict(recipe), "checkpoint": checkpoint})
+
+
+def load_tokenizer_with_casing(key: str) -> Any:
+    """The tokenizer of registry model `key`, told explicitly whether to lower-case.
+
+    Case is a strong clue to names, and one hub checkpoint gets it wrong by default:
+    dmis-lab/biobert-base-cased-v1.1 ships no tokenizer_config.json, so transformers falls back
+    to BERT's default `do_lower_case=True` and feeds the cased model lower-cased text. Asking
+    for the casing the served model was trained with avoids that silently weaker model."""
+    return load_tokenizer(key, do_lower_case=not MODELS[resolve_model_key(key)].cased)
 
 
 def label_maps(names: Sequence[str]) -> dict[str, Any]:
@@ -151,31 +146,6 @@ def ner_metrics(names: Sequence[str]) -> Callable[[EvalPrediction], dict[str, fl
         return {**entity_scores(gold, predicted), "token_accuracy": token_accuracy(gold, predicted)}
 
     return compute
-
-
-def ner_training_arguments(settings: NerSettings, output_dir: str | Path, **overrides: Any) -> TrainingArguments:
-    """The Trainer arguments a learner tunes, from the settings."""
-    arguments = dict(
-        output_dir=str(output_dir),
-        learning_rate=settings.learning_rate,
-        num_train_epochs=settings.epochs,
-        per_device_train_batch_size=settings.batch_size,
-        per_device_eval_batch_size=2 * settings.batch_size,
-        warmup_steps=settings.warmup_ratio,        # a float < 1 is a fraction of all steps
-        lr_scheduler_type="linear",
-        weight_decay=settings.weight_decay,
-        train_sampling_strategy="group_by_length",  # batch sentences of similar length (less padding)
-        eval_strategy="epoch",
-        logging_strategy="epoch",
-        save_strategy="no",
-        bf16=bf16_available(),
-        dataloader_pin_memory=torch.cuda.is_available(),
-        report_to="none",
-        disable_tqdm=False,
-        seed=0,
-    )
-    arguments.update(overrides)
-    return TrainingArguments(**arguments)
 
 
 def make_ner_trainer(model: Any, tokenizer: Any, arguments: TrainingArguments, train_dataset: Any,

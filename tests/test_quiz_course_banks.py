@@ -67,8 +67,87 @@ ANSWERS: dict[str, dict[str, object]] = {
         "layernorm_place": "After each residual addition, as LayerNorm(x + Sublayer(x))",
         "parameter_share": "In the 12 encoder layers together",
     },
+    "03_pretraining": {
+        "mask_probability": 15,
+        "unchanged_token_loss": "The input keeps the original token, and the label at that position is the original "
+                                "token, so it counts in the MLM loss",
+        "minus_100": "The position was not chosen, and cross-entropy skips it (ignore_index)",
+        "not_next_pairs": "Segment B is taken from a random place in another document",
+        "not_next_label": 1,
+        "never_chosen": {"[CLS]", "[SEP]", "[PAD]"},
+        "pretraining_loss": "L = L_MLM + L_NSP, the plain sum of the two cross-entropies",
+        "masked_logits": {"It gives the same loss as projecting every position, because unchosen positions have "
+                          "label -100 and are ignored anyway",
+                          "It saves most of the work of the largest matrix product in a small BERT, hidden size × "
+                          "vocabulary size per position"},
+        "unigram_baseline": "The model uses the context around a masked position, not just how common tokens are",
+        "nsp_chance": 50,
+        "dynamic_masking": "So the model does not see the same masked positions again and again, which would let it "
+                           "memorise them",
+    },
+    "04_finetuning": {
+        "new_head_notice": "The encoder weights were loaded, but the checkpoint has no weights for the new task "
+                           "head, so the head starts random and must be trained",
+        "bert_learning_rate": "2e-5 to 5e-5",
+        "warmup": "It raises the learning rate from 0 to its peak over the first steps, so the random head's early, "
+                  "noisy gradients cannot wreck the pretrained weights",
+        "dynamic_padding": {"Putting texts of similar length into the same batch reduces the padding per batch, so "
+                            "each training step costs less",
+                            "Each batch is padded only to the length of its own longest text"},
+        "majority_macro_f1": "0.09",
+        "why_macro_f1": "The classes are imbalanced, and macro-F1 weighs every class equally, so neglecting rare "
+                        "classes such as surprise shows up",
+        "frozen_features": "Only the logistic regression; the encoder's weights never change",
+        "cls_token": ["[CLS]"],
+        "test_split_once": "The validation split; the test split is used once, for the final numbers",
+        "pretraining_buys": "The quality of pretraining, not the classification head, carries most of the "
+                            "performance when labelled data is scarce",
+    },
+    "05_ner": {
+        "iob2_reading": 4,
+        "iob2_rule": "O I-ORG",
+        "minus_100": "The loss ignores those positions, so each word is trained (and later read) through its first "
+                     "subword only",
+        "special_tokens_label": "-100",
+        "token_accuracy_trap": "Token accuracy 0.83, entity F1 0",
+        "recall_value": "0.5",
+        "boundary_errors": '"New York City" as LOC',
+        "aggregation_simple": "It merges adjacent tokens with the same predicted entity type into one entity with "
+                              "character offsets",
+        "uncased_cost": "It lower-cases the text, so capital letters, a strong clue to names, are lost",
+    },
+    "06_biobert": {
+        "biobert_change": "It continued masked-language-model pretraining of BERT-Base on biomedical text, with the "
+                          "same architecture and vocabulary",
+        "same_splits": "They are identical",
+        "fragmentation_meaning": "Pretraining gave the model little experience with such sequences of pieces, so it "
+                                 "must learn their meaning from the few labelled examples",
+        "fresh_head": {"The output projection to the vocabulary shares its weights with the pretrained input "
+                       "embeddings",
+                       "The MLM head's transform (dense layer and LayerNorm) and output bias start from random "
+                       "values"},
+        "mlm_loss_caveat": "The MLM model as a whole now predicts hidden biomedical tokens better; much of that is "
+                           "the new head learning, so it says little about NER yet",
+        "mention_weight": "0.017",
+        "bootstrap_verdict": "This test set cannot tell the two apart",
+        "why_not_compare_keys": "Both are served by the same MiniLM stand-in, so it would compare a model with itself",
+    },
+    "07_distillation": {
+        "temperature_effect": "It flattens the distribution, so the small probabilities of the plausible wrong "
+                              "classes become visible, while the most likely class stays the same",
+        "t_squared": "Softening both distributions by T shrinks the soft term's gradients by about 1/T², so T² keeps "
+                     "the soft and hard terms balanced whatever T is",
+        "alpha_one": "Ordinary fine-tuning on the labels (cross-entropy), the teacher is ignored",
+        "layer_init": "The kept layers already compute representations the next kept layer can read, so the "
+                      "student starts close to a model that solves the task",
+        "distilbert_layers": 6,
+        "smaller_on_disk": {"Keeping fewer encoder layers", "Dynamic int8 quantization of the linear layers"},
+        "embeddings_share": "The word-embedding table (vocabulary × hidden size) is kept whole and is about half of "
+                            "MiniLM's parameters",
+    },
 }
-MINIMUM_QUESTIONS = {"00_start_here": 8, "01_tokenization": 6, "02_architecture": 6}
+MINIMUM_QUESTIONS = {"00_start_here": 8, "01_tokenization": 6, "02_architecture": 6, "03_pretraining": 11,
+                     "04_finetuning": 10, "05_ner": 9, "06_biobert": 8, "07_distillation": 8}
 
 
 def closed_questions() -> list:
@@ -95,8 +174,10 @@ def test_required_banks_exist_with_enough_questions():
 
 def test_computed_questions_use_the_agreed_live_values():
     needs = {nb: {name for q in load_bank(nb).questions if q.type == "computed"
-                  for name in REGISTRY[q.compute].needs} for nb in ("01_tokenization", "02_architecture")}
-    assert needs == {"01_tokenization": {"tokenizer"}, "02_architecture": {"config"}}
+                  for name in REGISTRY[q.compute].needs} for nb in MINIMUM_QUESTIONS}
+    assert needs == {"00_start_here": set(), "01_tokenization": {"tokenizer"}, "02_architecture": {"config"},
+                     "03_pretraining": set(), "04_finetuning": set(), "05_ner": set(), "06_biobert": set(),
+                     "07_distillation": {"config"}}
 
 
 def test_answer_table_covers_every_closed_question():
