@@ -34,6 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=None, help="default: the MiniLM recipe's")
     parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the new head and of the batch order")
     parser.add_argument("--no-length-grouping", action="store_true",
                         help="shuffle tweets into batches at random (still padded per batch) instead of by length")
     parser.add_argument("--limit-train", type=int, default=None, help="use only the first N training tweets")
@@ -107,12 +108,12 @@ def main() -> int:
                       f"macro-F1 {metrics['eval_macro_f1']:.4f}, {time.perf_counter() - start:.0f} s so far, "
                       f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
-        bertcourse.set_seed(0)
+        bertcourse.set_seed(args.seed)
         model = bertcourse.load_model("bert-base-uncased", AutoModelForSequenceClassification,
                                       num_labels=len(names), id2label=dict(enumerate(names)),
                                       label2id={name: i for i, name in enumerate(names)})
         with tempfile.TemporaryDirectory() as out:
-            arguments = clf.training_arguments(settings, out, disable_tqdm=True, logging_strategy="no")
+            arguments = clf.training_arguments(settings, out, disable_tqdm=True, logging_strategy="no", seed=args.seed)
             trainer = clf.make_trainer(model, tokenizer, arguments, encoded["train"], encoded["validation"])
             trainer.add_callback(EpochLog())
             print(f"\nfine-tuning: {len(emotion['train']):,} tweets x {settings.epochs} epochs, "
