@@ -35,6 +35,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=None, help="default: the MiniLM recipe's")
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0, help="seed of the new head and of the batch order")
+    parser.add_argument("--max-grad-norm", type=float, default=1.0,
+                        help="gradient clipping (the Trainer's default 1.0; 0 turns it off, as in a plain loop)")
     parser.add_argument("--no-length-grouping", action="store_true",
                         help="shuffle tweets into batches at random (still padded per batch) instead of by length")
     parser.add_argument("--limit-train", type=int, default=None, help="use only the first N training tweets")
@@ -113,7 +115,8 @@ def main() -> int:
                                       num_labels=len(names), id2label=dict(enumerate(names)),
                                       label2id={name: i for i, name in enumerate(names)})
         with tempfile.TemporaryDirectory() as out:
-            arguments = clf.training_arguments(settings, out, disable_tqdm=True, logging_strategy="no", seed=args.seed)
+            arguments = clf.training_arguments(settings, out, disable_tqdm=True, logging_strategy="no", seed=args.seed,
+                                               max_grad_norm=args.max_grad_norm)
             trainer = clf.make_trainer(model, tokenizer, arguments, encoded["train"], encoded["validation"])
             trainer.add_callback(EpochLog())
             print(f"\nfine-tuning: {len(emotion['train']):,} tweets x {settings.epochs} epochs, "
