@@ -31,8 +31,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from transformers import DataCollatorWithPadding, EvalPrediction, Trainer, TrainingArguments
 
-from bertcourse.profiles import resolve_model_key
-from bertcourse.registry import MINILM
+from bertcourse.profiles import recipe_for
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,7 @@ BERT_BASE_RECIPE = FinetuneSettings("bert-base-uncased", learning_rate=3e-5, epo
 
 def default_settings(checkpoint: str = "bert-base-uncased") -> FinetuneSettings:
     """The recipe for whatever actually serves `checkpoint` in the active profile."""
-    recipe = MINILM_RECIPE if resolve_model_key(checkpoint) == MINILM else BERT_BASE_RECIPE
-    return FinetuneSettings(**{**asdict(recipe), "checkpoint": checkpoint})
+    return recipe_for(checkpoint, MINILM_RECIPE, BERT_BASE_RECIPE)
 
 
 def bf16_available() -> bool:

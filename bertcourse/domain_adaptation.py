@@ -30,8 +30,7 @@ from transformers import BertForMaskedLM, DataCollatorForLanguageModeling, Train
 from transformers.modeling_outputs import MaskedLMOutput
 
 from bertcourse.classification import bf16_available
-from bertcourse.profiles import resolve_model_key
-from bertcourse.registry import MINILM
+from bertcourse.profiles import recipe_for
 from bertcourse.resources import load_model
 
 
@@ -105,8 +104,7 @@ BERT_BASE_ADAPTATION = AdaptationSettings("bert-base-cased", block_size=128, mlm
 
 def default_adaptation_settings(checkpoint: str = "bert-base-cased") -> AdaptationSettings:
     """The recipe for whatever serves `checkpoint` in the active profile."""
-    recipe = MINILM_ADAPTATION if resolve_model_key(checkpoint) == MINILM else BERT_BASE_ADAPTATION
-    return AdaptationSettings(**{**asdict(recipe), "checkpoint": checkpoint})
+    return recipe_for(checkpoint, MINILM_ADAPTATION, BERT_BASE_ADAPTATION)
 
 
 def corpus_blocks(documents: Sequence[Sequence[str]], tokenizer: Any, block_size: int) -> datasets.Dataset:

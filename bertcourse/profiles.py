@@ -14,11 +14,13 @@ reach the hub.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bertcourse.errors import CourseError
-from bertcourse.registry import MODELS
+from bertcourse.registry import MINILM, MODELS
 
 
 @dataclass(frozen=True)
@@ -82,3 +84,15 @@ def resolve_model_key(requested: str) -> str:
     if not active_profile().uses_hub:
         return MODELS[requested].laptop_stand_in
     return requested
+
+
+Recipe = TypeVar("Recipe")
+
+
+def recipe_for(checkpoint: str, minilm: Recipe, bert_base: Recipe) -> Recipe:
+    """The training recipe tuned for whatever serves `checkpoint` in the active profile, with
+    `checkpoint` filled in. Each lesson keeps two recipes (dataclasses with a `checkpoint` field):
+    MiniLM, small and served offline, needs larger steps and more passes than BERT-Base-sized hub
+    checkpoints, so the choice follows the model actually loaded, not the one asked for."""
+    recipe = minilm if resolve_model_key(checkpoint) == MINILM else bert_base
+    return dataclasses.replace(recipe, checkpoint=checkpoint)

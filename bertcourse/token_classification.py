@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,8 +35,8 @@ from seqeval.metrics.sequence_labeling import get_entities
 from transformers import DataCollatorForTokenClassification, EvalPrediction, Trainer, TrainingArguments
 
 from bertcourse.classification import FinetuneSettings
-from bertcourse.profiles import resolve_model_key
-from bertcourse.registry import MINILM, MODELS
+from bertcourse.profiles import recipe_for, resolve_model_key
+from bertcourse.registry import MODELS
 from bertcourse.resources import load_tokenizer
 
 IGNORE_INDEX = -100  # positions with this label are skipped by PyTorch's cross-entropy loss
@@ -69,17 +69,16 @@ def tokenize_and_align_labels(batch, tokenizer, max_length=128):
 # MiniLM (22.7M parameters) on a few hundred sentences: a large step and many passes over the
 # little data there is (measured on data/ner and data/bio_ner; fewer epochs left F1 well lower).
 MINILM_NER_RECIPE = FinetuneSettings("bert-base-cased", learning_rate=1e-4, epochs=5, batch_size=8,
-                                warmup_ratio=0.1, weight_decay=0.01, max_length=128)
+                                     warmup_ratio=0.1, weight_decay=0.01, max_length=128)
 # BERT-Base on CoNLL-2003 / NCBI-disease: the usual recipe (Devlin et al. 2019; Lee et al. 2020):
 # a few epochs at 3e-5..5e-5.
 BERT_BASE_NER_RECIPE = FinetuneSettings("bert-base-cased", learning_rate=5e-5, epochs=3, batch_size=32,
-                                   warmup_ratio=0.1, weight_decay=0.01, max_length=256)
+                                        warmup_ratio=0.1, weight_decay=0.01, max_length=256)
 
 
 def default_ner_settings(checkpoint: str = "bert-base-cased") -> FinetuneSettings:
     """The recipe for whatever actually serves `checkpoint` in the active profile."""
-    recipe = MINILM_NER_RECIPE if resolve_model_key(checkpoint) == MINILM else BERT_BASE_NER_RECIPE
-    return FinetuneSettings(**{**asdict(recipe), "checkpoint": checkpoint})
+    return recipe_for(checkpoint, MINILM_NER_RECIPE, BERT_BASE_NER_RECIPE)
 
 
 def load_tokenizer_with_casing(key: str) -> Any:
