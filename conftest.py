@@ -32,6 +32,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def fresh_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No profile chosen and no profile, override or local-copy variables set: each test starts from
+    the course's defaults (the laptop profile) and sets only what it tests."""
+    from bertcourse.course import profiles
+
+    monkeypatch.setattr(profiles, "_chosen", None)
+    for name in ("BERTCOURSE_PROFILE", "BERTCOURSE_MODEL_OVERRIDES", "BERTCOURSE_DATA_DIR", "BERTCOURSE_MODEL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     path = report.nodeid.split("::")[0]
     if path.endswith(".ipynb"):

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from real_data import DEFAULT_DATA_DIR, describe_machine, use_real_data
+
 SHORT_TWEET = "i feel so hopeful about tomorrow"  # written for the benchmark, not from the data
 
 
@@ -82,7 +83,7 @@ def main() -> int:
     def train(model, epochs: int, teacher=None) -> float:  # noqa: ANN001
         """Fine-tune `model` in place (distil from `teacher` if given); returns training seconds."""
         with tempfile.TemporaryDirectory() as out:
-            arguments = clf.training_arguments(dataclasses.replace(settings, epochs=epochs), out,
+            arguments = training.training_arguments(dataclasses.replace(settings, epochs=epochs), out,
                                                eval_strategy="no", logging_strategy="no", disable_tqdm=True)
             start = time.perf_counter()
             kd.train_student(model, tokenizer, arguments, encoded["train"], teacher=teacher,
@@ -104,7 +105,7 @@ def main() -> int:
         teacher = bertcourse.load_model("bert-base-uncased", AutoModelForSequenceClassification,
                                         num_labels=len(names), id2label=dict(enumerate(names)),
                                         label2id={name: i for i, name in enumerate(names)})
-        print(f"\nteacher: fine-tuning MiniLM ({kd.parameter_count(teacher):,} parameters), {args.epochs} epochs",
+        print(f"\nteacher: fine-tuning MiniLM ({count_parameters(teacher):,} parameters), {args.epochs} epochs",
               flush=True)
         times["teacher"] = train(teacher, args.epochs)
     teacher.eval()
@@ -125,7 +126,7 @@ def main() -> int:
         times["random-init distilled student"] = train(random_student, args.student_epochs, teacher=teacher)
         models["random-init distilled student"] = random_student
     models["distilled student, int8"] = kd.quantize_int8(distilled)
-    parameters = {"distilled student, int8": kd.parameter_count(distilled)}
+    parameters = {"distilled student, int8": count_parameters(distilled)}
 
     test = emotion["test"]
     quality = kd.quality_table(models, tokenizer, test["text"], test["label"], parameters, settings.max_length)

@@ -57,8 +57,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     use_real_data(args.data_dir, "emotion")
-    from transformers import AutoModelForSequenceClassification, TrainerCallback
     from sklearn.metrics import classification_report
+    from transformers import AutoModelForSequenceClassification, TrainerCallback
 
     import bertcourse
     from bertcourse import classification as clf
@@ -87,7 +87,7 @@ def main() -> int:
 
     if not args.throughput_only:
         majority = max(set(emotion["train"]["label"]), key=emotion["train"]["label"].count)
-        results["majority"] = clf.scores(test_labels, [majority] * len(test_labels))
+        results["majority"] = training.scores(test_labels, [majority] * len(test_labels))
         print(f"\nmajority class ({names[majority]}): test accuracy {results['majority']['accuracy']:.4f}, "
               f"macro-F1 {results['majority']['macro_f1']:.4f}")
 
@@ -97,7 +97,7 @@ def main() -> int:
         test_features = clf.frozen_features(encoder, tokenizer, emotion["test"]["text"], settings.max_length)
         for pooling in ("cls", "mean"):
             probe = clf.logistic_regression(train_features[pooling], emotion["train"]["label"])
-            results[f"frozen_{pooling}"] = clf.scores(test_labels, probe.predict(test_features[pooling]))
+            results[f"frozen_{pooling}"] = training.scores(test_labels, probe.predict(test_features[pooling]))
             print(f"frozen MiniLM {pooling:4s} features + logistic regression: test accuracy "
                   f"{results[f'frozen_{pooling}']['accuracy']:.4f}, macro-F1 {results[f'frozen_{pooling}']['macro_f1']:.4f}")
         results["frozen_seconds"] = time.perf_counter() - start
@@ -115,9 +115,9 @@ def main() -> int:
                                       num_labels=len(names), id2label=dict(enumerate(names)),
                                       label2id={name: i for i, name in enumerate(names)})
         with tempfile.TemporaryDirectory() as out:
-            arguments = clf.training_arguments(settings, out, disable_tqdm=True, logging_strategy="no", seed=args.seed,
+            arguments = training.training_arguments(settings, out, disable_tqdm=True, logging_strategy="no", seed=args.seed,
                                                max_grad_norm=args.max_grad_norm)
-            trainer = clf.make_trainer(model, tokenizer, arguments, encoded["train"], encoded["validation"])
+            trainer = training.make_trainer(model, tokenizer, arguments, encoded["train"], encoded["validation"])
             trainer.add_callback(EpochLog())
             print(f"\nfine-tuning: {len(emotion['train']):,} tweets x {settings.epochs} epochs, "
                   f"{trainer.get_num_trainable_parameters():,} trainable parameters", flush=True)
@@ -126,9 +126,9 @@ def main() -> int:
         wall = time.perf_counter() - start
         train_seconds = output.metrics["train_runtime"]
         samples = len(emotion["train"]) * settings.epochs
-        probabilities = clf.predict_probabilities(model, tokenizer, emotion["test"]["text"], settings.max_length)
+        probabilities = training.predict_probabilities(model, tokenizer, emotion["test"]["text"], settings.max_length)
         predicted = probabilities.argmax(axis=1)
-        results["finetuned"] = clf.scores(test_labels, predicted)
+        results["finetuned"] = training.scores(test_labels, predicted)
         if args.save_dir:
             model.save_pretrained(args.save_dir)
             tokenizer.save_pretrained(args.save_dir)
@@ -188,9 +188,9 @@ def padding_throughput(args: argparse.Namespace, settings, emotion, tokenizer, e
             mode_settings = dataclasses.replace(settings, group_by_length=grouped)
             timer = StepTimer()
             with tempfile.TemporaryDirectory() as out:
-                arguments = clf.training_arguments(mode_settings, out, max_steps=steps + warmup_steps,
+                arguments = training.training_arguments(mode_settings, out, max_steps=steps + warmup_steps,
                                                    eval_strategy="no", logging_strategy="no", disable_tqdm=True)
-                trainer = clf.make_trainer(model, tokenizer, arguments, dataset["train"])
+                trainer = training.make_trainer(model, tokenizer, arguments, dataset["train"])
                 trainer.add_callback(timer)
                 trainer.train()
             rate = steps * settings.batch_size / (timer.times[-1] - timer.times[warmup_steps - 1])

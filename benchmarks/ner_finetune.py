@@ -45,7 +45,6 @@ def run(key: str, args: argparse.Namespace) -> dict[str, float]:
     from transformers import AutoModelForTokenClassification
 
     import bertcourse as bc
-    from bertcourse import classification as clf
     from bertcourse import token_classification as tc
 
     bc.set_seed(0)
@@ -61,12 +60,12 @@ def run(key: str, args: argparse.Namespace) -> dict[str, float]:
     print(f"\n== {key}: train {len(train):,} sentences{' (SUBSET)' if args.max_train else ''}, "
           f"test {len(test):,} sentences\n{settings.describe()}", flush=True)
 
-    tokenizer = bc.load_tokenizer(settings.checkpoint)
+    tokenizer = bc.load_tokenizer("bert-base-cased")
     encoded = train.map(tc.tokenize_and_align_labels, batched=True,
                         fn_kwargs={"tokenizer": tokenizer, "max_length": settings.max_length})
-    model = bc.load_model(settings.checkpoint, AutoModelForTokenClassification, **tc.label_maps(names))
+    model = bc.load_model("bert-base-cased", AutoModelForTokenClassification, **tc.label_maps(names))
     with tempfile.TemporaryDirectory(prefix="ner-benchmark-") as scratch:
-        arguments = clf.training_arguments(settings, scratch, eval_strategy="no", logging_strategy="steps",
+        arguments = training.training_arguments(settings, scratch, eval_strategy="no", logging_strategy="steps",
                                               logging_steps=100, disable_tqdm=True)
         trainer = tc.make_ner_trainer(model, tokenizer, arguments, encoded, None, names)
         start = time.perf_counter()
@@ -100,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     keys = ["conll2003", "ncbi_disease"] if args.dataset == "both" else [args.dataset]
     use_real_data(args.data_dir, *keys)
-    from bertcourse.lesson import quiet_libraries
+    from bertcourse.course.startup import quiet_libraries
 
     quiet_libraries()
     print(describe_machine())

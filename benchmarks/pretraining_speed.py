@@ -37,8 +37,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bertcourse.pretrain_loop import (MODEL_PRESETS, PretrainSettings, bert_config, length_grouped_batches,  # noqa: E402
-                                      make_batch, make_optimizer)
+from bertcourse.pretrain_loop import (  # noqa: E402
+    MODEL_PRESETS,
+    PretrainSettings,
+    bert_config,
+    length_grouped_batches,
+    make_batch,
+    make_optimizer,
+)
 from bertcourse.pretraining import make_nsp_pairs, pair_to_features, pretraining_loss  # noqa: E402
 
 
@@ -75,7 +81,7 @@ def ladder(device: torch.device, cpu_bf16: bool, compile_on_cpu: bool) -> list[t
 
 def corpus_sentences(data_dir: Path | None) -> list[list[str]]:
     """Held-out Wikipedia if ../shared/data is present, else the course's own corpus."""
-    from bertcourse import formats
+    from bertcourse.course import formats
 
     candidates = [REPO.parent / "shared" / "data" / "wikitext" / "enwiki_2015_sample" / "validation.txt.gz",
                   REPO / "data" / "corpus" / "train.txt"]
@@ -219,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from transformers import AutoTokenizer
 
-    from bertcourse.lesson import quiet_libraries
-    from bertcourse.minilm import verified_model_dir
+    from bertcourse.course.minilm import verified_model_dir
+    from bertcourse.course.startup import quiet_libraries
 
     quiet_libraries()
     tokenizer = AutoTokenizer.from_pretrained(verified_model_dir())  # bert-base-uncased's 30,522 pieces, offline

@@ -1,42 +1,62 @@
 """bertcourse: the helper package the BERT course notebooks import.
 
 Notebooks keep the ideas in view (masking rule, attention formula, label alignment, distillation
-loss); loading, plotting, training loops and quizzes live here.
+loss); loading, plotting, training loops and quizzes live here, in three rooms plus the lessons:
 
-Names are imported lazily (PEP 562), so `bertcourse progress export` and other commands that need
-no model do not pay for importing torch and transformers.
+- lesson modules, at the top (`tokenization`, `attention`, `pretraining`, `classification`, ...):
+  what a lesson teaches, named by concept, and what `#@save bertcourse.X` cells are copied from.
+  They may import `bertcourse.course` and each other, never `tools` or `quiz`.
+- `bertcourse.course`: the runtime every lesson stands on (paths, registry, profiles, resources,
+  data formats, the MiniLM package, lesson start-up, metric reporting). It imports nothing else
+  of the package.
+- `bertcourse.tools`: the instructor and author commands behind the `bertcourse` CLI (doctor,
+  prefetch, pretrain, run, notebooks). They may import anything.
+- `bertcourse.quiz`: the quiz engine and banks. It imports only `bertcourse.course`.
+
+This module is the one facade for runtime names: notebooks use `bc.<name>` and the lesson
+modules, nothing else. Names load lazily (PEP 562), so `bertcourse progress export` and other
+commands that need no model do not pay for importing torch and transformers.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 _EXPORTS = {
-    "CourseError": "bertcourse.errors",
-    "active_profile": "bertcourse.profiles",
-    "use_profile": "bertcourse.profiles",
-    "doctor": "bertcourse.diagnostics",
-    "set_seed": "bertcourse.lesson",
-    "start_lesson": "bertcourse.lesson",
-    "report_metric": "bertcourse.metrics_report",
-    "load_dataset": "bertcourse.resources",
-    "load_model": "bertcourse.resources",
-    "load_tokenizer": "bertcourse.resources",
+    "CourseError": "bertcourse.course.errors",
+    "active_profile": "bertcourse.course.profiles",
+    "use_profile": "bertcourse.course.profiles",
+    "resolve_model_key": "bertcourse.course.profiles",
+    "set_seed": "bertcourse.course.startup",
+    "start_lesson": "bertcourse.course.startup",
+    "report_metric": "bertcourse.course.metrics_report",
+    "load_dataset": "bertcourse.course.resources",
+    "load_model": "bertcourse.course.resources",
+    "load_tokenizer": "bertcourse.course.resources",
+    "doctor": "bertcourse.tools.doctor",
     "quiz": "bertcourse.quiz",
     "course_progress": "bertcourse.quiz",
+    "build_report": "bertcourse.quiz.report",
+}
+# Runtime modules a notebook reaches through the facade as a namespace (`bc.paths.artifacts_dir`).
+_MODULES = {
+    "paths": "bertcourse.course.paths",
+    "registry": "bertcourse.course.registry",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS) + sorted(_MODULES)
 
 
 def __getattr__(name: str) -> Any:
-    """Load an exported name, or a submodule such as `bc.paths`, on first use."""
+    """Load an exported name, a runtime namespace, or a lesson module (`bc.attention`) on first use."""
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
     else:
         try:
-            value = importlib.import_module(f"bertcourse.{name}")
+            value = importlib.import_module(_MODULES.get(name, f"bertcourse.{name}"))
         except ModuleNotFoundError:
             raise AttributeError(f"module 'bertcourse' has no attribute {name!r}") from None
     globals()[name] = value
@@ -44,4 +64,22 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))
+
+
+class _Facade(types.ModuleType):
+    """The package module itself, made to keep `bc.quiz` the quiz function.
+
+    Importing the subpackage `bertcourse.quiz` (which the report, the CLI or a test may do first)
+    binds it as the attribute `bertcourse.quiz`, and that would hide the facade's `quiz()`:
+    `bc.quiz("03_pretraining")` would then call a module. Imports find submodules through
+    `sys.modules`, not through this attribute, so refusing the binding breaks nothing.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade

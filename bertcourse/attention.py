@@ -30,9 +30,24 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 import torch
+
+# Written out for the learner in notebook 02_architecture's `#@save` cells; tests/test_saved_cells.py
+# checks both ways (each name has its cell, each cell's definition is listed here), and
+# `bertcourse dev sync-saved` rewrites the cells from this module.
+SAVED_IN_NOTEBOOK = dict.fromkeys((
+    "layer_norm",
+    "scaled_dot_product_attention",
+    "split_heads",
+    "merge_heads",
+    "padding_mask",
+    "causal_mask",
+    "linear",
+    "gelu",
+    "encoder_layer",
+), "02_architecture")
 from torch import Tensor
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,

@@ -11,6 +11,8 @@ runs the same code on the full real data.
 
 The two ideas a learner must see (the distillation loss and how the student is cut out of the
 teacher) are written out in notebook 07 in `#@save` cells identical to the functions here.
+
+Room: a lesson module. It imports `bertcourse.training` and `bertcourse.model_specs`.
 """
 
 from __future__ import annotations
@@ -31,9 +33,18 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import Tensor
-from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+from transformers import Trainer, TrainingArguments
 
-from bertcourse.classification import classification_metrics, make_trainer, predict_probabilities, scores
+from bertcourse.model_specs import count_parameters
+
+# Written out for the learner in notebook 07_distillation's `#@save` cells; tests/test_saved_cells.py
+# checks both ways (each name has its cell, each cell's definition is listed here), and
+# `bertcourse dev sync-saved` rewrites the cells from this module.
+SAVED_IN_NOTEBOOK = dict.fromkeys((
+    "distillation_loss",
+    "student_from_teacher",
+), "07_distillation")
+from bertcourse.training import make_trainer, predict_probabilities, scores
 
 
 def distillation_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,
@@ -93,12 +104,10 @@ class DistillationTrainer(Trainer):
 def make_distillation_trainer(student: Any, teacher: Any, tokenizer: Any, arguments: TrainingArguments,
                               train_dataset: Any, eval_dataset: Any = None, temperature: float = 2.0,
                               alpha: float = 0.5) -> DistillationTrainer:
-    """`classification.make_trainer`'s twin with the distillation loss: same dynamic padding and
-    metrics, so a distilled and a plainly fine-tuned student are trained alike."""
-    return DistillationTrainer(model=student, args=arguments, train_dataset=train_dataset,
-                               eval_dataset=eval_dataset, data_collator=DataCollatorWithPadding(tokenizer),
-                               processing_class=tokenizer, compute_metrics=classification_metrics,
-                               teacher=teacher, temperature=temperature, alpha=alpha)
+    """`training.make_trainer` with the distillation loss: same dynamic padding and metrics, so a
+    distilled and a plainly fine-tuned student are trained alike."""
+    return make_trainer(student, tokenizer, arguments, train_dataset, eval_dataset, trainer_class=DistillationTrainer,
+                        teacher=teacher, temperature=temperature, alpha=alpha)
 
 
 def train_student(student: Any, tokenizer: Any, arguments: TrainingArguments, train_dataset: Any,
@@ -122,11 +131,6 @@ def quantize_int8(model: Any) -> Any:
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {torch.nn.Linear},
                                                       dtype=torch.qint8)
-
-
-def parameter_count(model: Any) -> int:
-    """Parameters of a float model (a dynamically quantized copy counts as the model it came from)."""
-    return sum(p.numel() for p in model.parameters())
 
 
 def size_on_disk_mb(model: Any) -> float:
@@ -178,7 +182,7 @@ def quality_table(models: dict[str, Any], tokenizer: Any, texts: Sequence[str], 
     rows = {}
     for name, model in models.items():
         predicted = predict_probabilities(model, tokenizer, texts, max_length).argmax(axis=1)
-        count = (parameters or {}).get(name, parameter_count(model))
+        count = (parameters or {}).get(name, count_parameters(model))
         rows[name] = {"parameters (M)": count / 1e6, "size (MB)": size_on_disk_mb(model),
                       **scores(labels, predicted)}
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -11,12 +11,15 @@ Two measurements and one recipe:
 
 The laptop stand-in (MiniLM) was trained for sentence embeddings and ships without the MLM
 head, so `masked_lm_with_head` reports which head weights start from random values.
+
+Room: a lesson module. It imports `bertcourse.course`, `bertcourse.training` (the shared Trainer
+arguments) and `bertcourse.pretraining` (notebook 03's masked-positions-only MLM output).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +29,13 @@ import pandas as pd
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from transformers import BertForMaskedLM, DataCollatorForLanguageModeling, Trainer, TrainingArguments
+from transformers import BertForMaskedLM, DataCollatorForLanguageModeling, Trainer
 from transformers.modeling_outputs import MaskedLMOutput
 
-from bertcourse.classification import bf16_available
-from bertcourse.profiles import recipe_for
-from bertcourse.resources import load_model
+from bertcourse.course.profiles import recipe_for
+from bertcourse.course.resources import load_model
+from bertcourse.pretraining import masked_token_logits
+from bertcourse.training import Recipe, training_arguments
 
 
 def subword_counts(tokenizer: Any, words: Sequence[str]) -> list[int]:
@@ -75,30 +79,24 @@ def plot_fragmentation(tokenizer: Any, word_lists: Mapping[str, Sequence[str]], 
     return ax.figure
 
 
-@dataclass(frozen=True)
-class AdaptationSettings:
-    """Continued masked-language-model pretraining on in-domain text (the BioBERT step)."""
+@dataclass(frozen=True, kw_only=True)
+class AdaptationSettings(Recipe):
+    """Continued masked-language-model pretraining on in-domain text (the BioBERT step). Blocks
+    all have the same length, so grouping them by length would change nothing: it is off."""
 
-    checkpoint: str  # registry key of the general encoder to adapt
     block_size: int  # tokens per training sequence ([CLS] and [SEP] included)
     mlm_probability: float  # share of tokens the model must reconstruct (BERT: 15%)
-    learning_rate: float
-    epochs: float
-    batch_size: int
-    warmup_ratio: float
-
-    def describe(self) -> str:
-        return "\n".join(f"  {name:16s} {value}" for name, value in asdict(self).items())
+    group_by_length: bool = False
 
 
 # MiniLM on the course's ~17k-word biomedical corpus: its MLM head starts random and must learn in ~100
 # updates, so a larger step than BERT-Base's (measured on data/bio_corpus: after 4 epochs the validation
 # MLM loss was 7.0 at 1e-4 for 3 epochs, 6.4 at 2e-4 and 6.2 at 5e-4; 2e-4 spares the encoder the largest
 # step), on short blocks (the corpus is sentences, not long documents).
-MINILM_ADAPTATION = AdaptationSettings("bert-base-cased", block_size=64, mlm_probability=0.15,
+MINILM_ADAPTATION = AdaptationSettings(block_size=64, mlm_probability=0.15,
                                        learning_rate=2e-4, epochs=4, batch_size=16, warmup_ratio=0.1)
 # BERT-Base on the GENIA abstracts (~0.5M words): one pass, the usual continued-pretraining step.
-BERT_BASE_ADAPTATION = AdaptationSettings("bert-base-cased", block_size=128, mlm_probability=0.15,
+BERT_BASE_ADAPTATION = AdaptationSettings(block_size=128, mlm_probability=0.15,
                                           learning_rate=5e-5, epochs=1, batch_size=32, warmup_ratio=0.06)
 
 
@@ -139,9 +137,8 @@ class MaskedOnlyBertForMaskedLM(BertForMaskedLM):
                                    token_type_ids=token_type_ids, **kwargs)
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                            token_type_ids=token_type_ids).last_hidden_state
-        masked = labels != -100
-        logits = self.cls(hidden[masked])                       # (masked positions, vocabulary)
-        return MaskedLMOutput(loss=torch.nn.functional.cross_entropy(logits, labels[masked]), logits=logits)
+        logits, targets = masked_token_logits(self.cls, hidden, labels)   # (masked positions, vocabulary)
+        return MaskedLMOutput(loss=torch.nn.functional.cross_entropy(logits, targets), logits=logits)
 
 
 def masked_lm_with_head(checkpoint: str) -> tuple[Any, list[str]]:
@@ -184,23 +181,8 @@ def masked_lm_loss(model: Any, batches: Sequence[Mapping[str, torch.Tensor]]) ->
 
 def make_mlm_trainer(model: Any, tokenizer: Any, settings: AdaptationSettings, train_blocks: datasets.Dataset,
                      output_dir: str | Path, **overrides: Any) -> Trainer:
-    """A Trainer that continues masked-language-model pretraining on `train_blocks`."""
-    arguments = dict(
-        output_dir=str(output_dir),
-        learning_rate=settings.learning_rate,
-        num_train_epochs=settings.epochs,
-        per_device_train_batch_size=settings.batch_size,
-        warmup_steps=settings.warmup_ratio,
-        lr_scheduler_type="linear",
-        weight_decay=0.01,
-        logging_strategy="epoch",
-        save_strategy="no",
-        bf16=bf16_available(),
-        dataloader_pin_memory=torch.cuda.is_available(),
-        report_to="none",
-        disable_tqdm=True,
-        seed=0,
-    )
-    arguments.update(overrides)
-    return Trainer(model=model, args=TrainingArguments(**arguments), train_dataset=train_blocks,
+    """A Trainer that continues masked-language-model pretraining on `train_blocks`, with the
+    course's shared Trainer arguments (no evaluation pass: notebook 06 measures on fixed masks)."""
+    arguments = training_arguments(settings, output_dir, **{"eval_strategy": "no", "disable_tqdm": True, **overrides})
+    return Trainer(model=model, args=arguments, train_dataset=train_blocks,
                    data_collator=mlm_collator(tokenizer, settings), processing_class=tokenizer)

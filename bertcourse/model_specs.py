@@ -52,7 +52,9 @@ def meta_model(config: BertConfig) -> BertModel:
 
 
 def count_parameters(model: torch.nn.Module) -> int:
-    """Number of scalar parameters (trainable or not) in `model`."""
+    """Number of scalar parameters (trainable or not) in `model`; a weight shared by two modules
+    (BERT's MLM output matrix is tied to the token embeddings) counts once, as `parameters()`
+    yields it once. The one parameter count of the course (lessons 02, 03 and 07)."""
     return sum(parameter.numel() for parameter in model.parameters())
 
 

@@ -11,7 +11,9 @@ Speed levers, each switched on by device (numbers in `benchmarks/README.md`):
 - CUDA only: bf16 autocast (through `accelerate`'s mixed precision), TF32 matmuls;
 - opt-in (`compile=True`): `torch.compile` of the encoder (worth it for long runs on a GPU).
 
-Multi-GPU runs use `accelerate` (`accelerate launch -m bertcourse.cli pretrain ...`): the loop
+Room: a lesson module (lesson 03's machinery). It imports the other lesson modules it runs.
+
+Multi-GPU runs use `accelerate` (`accelerate launch -m bertcourse.tools.cli pretrain ...`): the loop
 only calls `Accelerator` methods, so the same code runs on one CPU core or eight GPUs.
 """
 
@@ -34,6 +36,7 @@ import torch
 from transformers import BertConfig, BertForPreTraining
 
 from bertcourse.pretraining import collate, make_nsp_pairs, mask_tokens, pair_to_features, pretraining_loss
+from bertcourse.training import bf16_available
 
 # Sizes from Turc et al. (2019), "Well-Read Students Learn Better" (the official small BERTs), plus
 # `tiny-laptop`, small enough to pretrain on two CPU cores in a couple of minutes.
@@ -92,11 +95,6 @@ def bert_config(size: str, vocab_size: int, max_length: int, attn_implementation
     """A BERT configuration of one of `MODEL_PRESETS` for our vocabulary and sequence length."""
     return BertConfig(vocab_size=vocab_size, max_position_embeddings=max_length,
                       attn_implementation=attn_implementation, **MODEL_PRESETS[size])
-
-
-def count_parameters(model: torch.nn.Module) -> int:
-    """Distinct parameters (tied input/output embeddings counted once)."""
-    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
 
 
 def tokenize_documents(documents: Sequence[Sequence[str]], tokenizer: Any) -> list[list[list[int]]]:
@@ -180,7 +178,7 @@ def make_eval_batches(documents: list, tokenizer: Any, max_length: int, pairs: i
 
 
 def _autocast(device: torch.device) -> Any:
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+    if device.type == "cuda" and bf16_available():
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return torch.autocast(device.type, enabled=False)
 
@@ -271,8 +269,7 @@ def make_accelerator(cpu: bool = False) -> Any:
     """An `accelerate.Accelerator` with bf16 mixed precision where the GPU supports it."""
     from accelerate import Accelerator
 
-    use_bf16 = not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return Accelerator(mixed_precision="bf16" if use_bf16 else "no", cpu=cpu)
+    return Accelerator(mixed_precision="bf16" if not cpu and bf16_available() else "no", cpu=cpu)
 
 
 @dataclass

@@ -22,6 +22,21 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+# Written out for the learner in notebook 03_pretraining's `#@save` cells; tests/test_saved_cells.py
+# checks both ways (each name has its cell, each cell's definition is listed here), and
+# `bertcourse dev sync-saved` rewrites the cells from this module.
+SAVED_IN_NOTEBOOK = dict.fromkeys((
+    "truncate_pair",
+    "make_nsp_pairs",
+    "pair_to_features",
+    "collate",
+    "mask_tokens",
+    "masking_statistics",
+    "PretrainingLoss",
+    "masked_token_logits",
+    "pretraining_loss",
+), "03_pretraining")
+
 IS_NEXT, NOT_NEXT = 0, 1  # BertForPreTraining's next_sentence_label: 0 = B follows A, 1 = B is random
 
 
@@ -134,17 +149,23 @@ class PretrainingLoss(NamedTuple):
     nsp_logits: torch.Tensor
 
 
-def pretraining_loss(model, batch):
-    """L = L_MLM + L_NSP for a `BertForPreTraining`, scoring the vocabulary only where a label is.
+def masked_token_logits(prediction_head, hidden, labels):
+    """Vocabulary logits only where a token was chosen for prediction, with their targets.
 
-    `model(**batch)` would project every position onto the whole vocabulary and then ignore the
-    ~85% without a label; gathering the masked positions first gives the same loss for a
-    fraction of the work (in a small BERT that projection is the largest matrix product)."""
+    Scoring every position against the whole vocabulary and then ignoring the ~85% labelled -100
+    wastes the largest matrix product of a small BERT; gathering the chosen positions first gives
+    the same loss for a fraction of the work."""
+    chosen = labels != -100
+    return prediction_head(hidden[chosen]), labels[chosen]
+
+
+def pretraining_loss(model, batch):
+    """L = L_MLM + L_NSP for a `BertForPreTraining`, scoring the vocabulary only where a label is
+    (`model(**batch)` would score every position and give the same loss, slower)."""
     encoded = model.bert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                          token_type_ids=batch["token_type_ids"])
-    chosen = batch["labels"] != -100
-    mlm_logits = model.cls.predictions(encoded.last_hidden_state[chosen])
+    mlm_logits, mlm_targets = masked_token_logits(model.cls.predictions, encoded.last_hidden_state, batch["labels"])
     nsp_logits = model.cls.seq_relationship(encoded.pooler_output)
-    mlm_loss = F.cross_entropy(mlm_logits.float(), batch["labels"][chosen])
+    mlm_loss = F.cross_entropy(mlm_logits.float(), mlm_targets)
     nsp_loss = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
     return PretrainingLoss(mlm_loss + nsp_loss, mlm_loss, nsp_loss, mlm_logits, nsp_logits)

@@ -7,8 +7,8 @@ the full CoNLL-2003 and NCBI-disease data.
     settings = default_ner_settings("bert-base-cased")
     encoded = dataset.map(tokenize_and_align_labels, batched=True,
                           fn_kwargs={"tokenizer": tokenizer, "max_length": settings.max_length})
-    model = load_model(settings.checkpoint, AutoModelForTokenClassification, **label_maps(names))
-    trainer = make_ner_trainer(model, tokenizer, training_arguments(settings, out_dir),  # notebook 04's
+    model = load_model("bert-base-cased", AutoModelForTokenClassification, **label_maps(names))
+    trainer = make_ner_trainer(model, tokenizer, training.training_arguments(settings, out_dir),
                                encoded["train"], encoded["validation"], names)
     trainer.train()
     predicted = predict_word_tags(model, tokenizer, dataset["test"]["tokens"], names)
@@ -16,8 +16,10 @@ the full CoNLL-2003 and NCBI-disease data.
 
 The idea a learner must see (a word's label goes on its first subword, -100 everywhere else)
 is written out in notebook 05 in `#@save` cells; the copies here are identical
-(tests/test_saved_cells.py keeps them so). The settings and the Trainer arguments are notebook
-04's (`FinetuneSettings`, `training_arguments`): only the recipes differ.
+(tests/test_saved_cells.py keeps them so). The settings and the Trainer arguments are the shared
+ones of `bertcourse.training` (`FinetuneSettings`, `training_arguments`): only the recipes differ.
+
+Room: a lesson module. It imports `bertcourse.course` and `bertcourse.training`.
 """
 
 from __future__ import annotations
@@ -34,10 +36,16 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from seqeval.metrics.sequence_labeling import get_entities
 from transformers import DataCollatorForTokenClassification, EvalPrediction, Trainer, TrainingArguments
 
-from bertcourse.classification import FinetuneSettings
-from bertcourse.profiles import recipe_for, resolve_model_key
-from bertcourse.registry import MODELS
-from bertcourse.resources import load_tokenizer
+from bertcourse.course.profiles import recipe_for
+
+# Written out for the learner in notebook 05_ner's `#@save` cells; tests/test_saved_cells.py
+# checks both ways (each name has its cell, each cell's definition is listed here), and
+# `bertcourse dev sync-saved` rewrites the cells from this module.
+SAVED_IN_NOTEBOOK = dict.fromkeys((
+    "align_labels_with_tokens",
+    "tokenize_and_align_labels",
+), "05_ner")
+from bertcourse.training import FinetuneSettings, length_sorted_batches
 
 IGNORE_INDEX = -100  # positions with this label are skipped by PyTorch's cross-entropy loss
 
@@ -68,27 +76,17 @@ def tokenize_and_align_labels(batch, tokenizer, max_length=128):
 
 # MiniLM (22.7M parameters) on a few hundred sentences: a large step and many passes over the
 # little data there is (measured on data/ner and data/bio_ner; fewer epochs left F1 well lower).
-MINILM_NER_RECIPE = FinetuneSettings("bert-base-cased", learning_rate=1e-4, epochs=5, batch_size=8,
+MINILM_NER_RECIPE = FinetuneSettings(learning_rate=1e-4, epochs=5, batch_size=8,
                                      warmup_ratio=0.1, weight_decay=0.01, max_length=128)
 # BERT-Base on CoNLL-2003 / NCBI-disease: the usual recipe (Devlin et al. 2019; Lee et al. 2020):
 # a few epochs at 3e-5..5e-5.
-BERT_BASE_NER_RECIPE = FinetuneSettings("bert-base-cased", learning_rate=5e-5, epochs=3, batch_size=32,
+BERT_BASE_NER_RECIPE = FinetuneSettings(learning_rate=5e-5, epochs=3, batch_size=32,
                                         warmup_ratio=0.1, weight_decay=0.01, max_length=256)
 
 
 def default_ner_settings(checkpoint: str = "bert-base-cased") -> FinetuneSettings:
     """The recipe for whatever actually serves `checkpoint` in the active profile."""
     return recipe_for(checkpoint, MINILM_NER_RECIPE, BERT_BASE_NER_RECIPE)
-
-
-def load_tokenizer_with_casing(key: str) -> Any:
-    """The tokenizer of registry model `key`, told explicitly whether to lower-case.
-
-    Case is a strong clue to names, and one hub checkpoint gets it wrong by default:
-    dmis-lab/biobert-base-cased-v1.1 ships no tokenizer_config.json, so transformers falls back
-    to BERT's default `do_lower_case=True` and feeds the cased model lower-cased text. Asking
-    for the casing the served model was trained with avoids that silently weaker model."""
-    return load_tokenizer(key, do_lower_case=not MODELS[resolve_model_key(key)].cased)
 
 
 def label_maps(names: Sequence[str]) -> dict[str, Any]:
@@ -168,10 +166,8 @@ def predict_word_tags(model: Any, tokenizer: Any, sentences: Sequence[Sequence[s
     tokenizer drops or truncation cuts off get 'O', so they still count against recall."""
     model.eval()
     device = next(model.parameters()).device
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     result: list[list[str]] = [[] for _ in sentences]
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
+    for batch in length_sorted_batches([len(words) for words in sentences], batch_size):
         inputs = tokenizer([list(sentences[i]) for i in batch], is_split_into_words=True, truncation=True,
                            max_length=max_length, padding=True, return_tensors="pt")
         logits = model(**{k: v.to(device) for k, v in inputs.items()}).logits

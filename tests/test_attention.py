@@ -10,7 +10,7 @@ from transformers import BertConfig, BertModel
 
 import bertcourse
 from bertcourse import attention as A
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 TINY = dict(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
             max_position_embeddings=64)

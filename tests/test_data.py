@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bertcourse import formats
+from bertcourse.course import formats
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SPLITS = ("train", "validation", "test")

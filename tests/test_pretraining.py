@@ -10,15 +10,36 @@ import pytest
 import torch
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, BertForPreTraining, pipeline
 
-from bertcourse import formats
-from bertcourse.paths import shipped_data_dir
-from bertcourse.pretrain_cli import register
-from bertcourse.pretrain_loop import (CHECKPOINT, baselines, bert_config, evaluate, fill_mask, has_checkpoint,
-                                      make_accelerator, make_batch, make_eval_batches, save_pretrained_checkpoint,
-                                      settings_for, tokenize_documents, train)
-from bertcourse.pretraining import (IS_NEXT, NOT_NEXT, collate, make_nsp_pairs, mask_tokens, masking_statistics,
-                                    pair_to_features, pretraining_loss, truncate_pair)
+from bertcourse.course import formats
+from bertcourse.course.paths import shipped_data_dir
+from bertcourse.pretrain_loop import (
+    CHECKPOINT,
+    baselines,
+    bert_config,
+    evaluate,
+    fill_mask,
+    has_checkpoint,
+    make_accelerator,
+    make_batch,
+    make_eval_batches,
+    save_pretrained_checkpoint,
+    settings_for,
+    tokenize_documents,
+    train,
+)
+from bertcourse.pretraining import (
+    IS_NEXT,
+    NOT_NEXT,
+    collate,
+    make_nsp_pairs,
+    mask_tokens,
+    masking_statistics,
+    pair_to_features,
+    pretraining_loss,
+    truncate_pair,
+)
 from bertcourse.tokenization import train_wordpiece
+from bertcourse.tools.pretrain import register
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +198,7 @@ def cli(argv: list[str]) -> argparse.Namespace:
 
 
 def test_pretrain_command_runs_and_resumes(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("bertcourse.profiles._chosen", None)
+    monkeypatch.setattr("bertcourse.course.profiles._chosen", None)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "train.txt").write_text((shipped_data_dir() / "corpus" / "validation.txt").read_text())
@@ -200,7 +221,7 @@ def test_pretrain_command_runs_and_resumes(tmp_path, capsys, monkeypatch):
 
 
 def test_pretrain_command_reads_the_shared_wikipedia_sample(shared_data, tmp_path, monkeypatch):
-    monkeypatch.setattr("bertcourse.profiles._chosen", None)  # the command switches profile: undo afterwards
+    monkeypatch.setattr("bertcourse.course.profiles._chosen", None)  # the command switches profile: undo afterwards
     monkeypatch.delenv("BERTCOURSE_DATA_DIR", raising=False)
     args = cli(["pretrain", "--profile", "gpu", "--data-dir", str(shared_data), "--output", str(tmp_path),
                 "--model-size", "tiny-laptop", "--vocab-size", "2000", "--max-length", "64", "--batch-size", "8",

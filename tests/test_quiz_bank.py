@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 from bertcourse.quiz import keys
 from bertcourse.quiz.author import AuthoringError, add_entries, hash_entry, main
 from bertcourse.quiz.bank import QuizBankError, load_bank, parse_bank

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import pytest
 import yaml
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 from bertcourse.quiz import widget as quiz_widget
 from bertcourse.quiz.author import hash_entry
 from bertcourse.quiz.bank import parse_bank

@@ -9,16 +9,11 @@ import pytest
 from transformers import AutoModelForSequenceClassification, BertModel
 
 import bertcourse
-from bertcourse import minilm, profiles
-from bertcourse.errors import CourseError, DataFormatError, IntegrityError, ResourceUnavailable
-from bertcourse.registry import DATASETS, MINILM, MODELS
+from bertcourse.course import minilm, profiles, resources
+from bertcourse.course.errors import CourseError, DataFormatError, IntegrityError, ResourceUnavailable
+from bertcourse.course.registry import DATASETS, MINILM, MODELS
 
-
-@pytest.fixture(autouse=True)
-def fresh_profile(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(profiles, "_chosen", None)
-    for name in ("BERTCOURSE_PROFILE", "BERTCOURSE_MODEL_OVERRIDES", "BERTCOURSE_DATA_DIR", "BERTCOURSE_MODEL_DIR"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("fresh_profile")
 
 
 def test_laptop_is_the_default_and_stands_in_minilm_for_every_hub_model() -> None:
@@ -152,7 +147,22 @@ def test_minilm_weights_are_verified_by_sha256(tmp_path: Path) -> None:
 
 
 def test_package_exports_and_submodules_load_lazily() -> None:
-    assert bertcourse.paths.saved_checkpoint.__name__ == "saved_checkpoint"
+    assert bertcourse.course.paths.saved_checkpoint.__name__ == "saved_checkpoint"
     assert callable(bertcourse.load_dataset) and "quiz" in dir(bertcourse)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         bertcourse.nope
+
+
+def test_tokenizer_casing_follows_the_served_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BioBERT's hub copy has no tokenizer_config.json; without an explicit do_lower_case=False the
+    cased model would read lower-cased text. resources decides casing from the registry for every caller."""
+    # the laptop stand-in is uncased: lower-casing stays on although bert-base-cased was asked for
+    assert bertcourse.load_tokenizer("bert-base-cased").tokenize("Metformin") == ["met", "##form", "##in"]
+    calls = []
+    monkeypatch.setattr(resources, "_from_pretrained", lambda what, loader, key, **kwargs: calls.append((key, kwargs)))
+    monkeypatch.setattr(resources, "resolve_model_key", lambda key: key)          # as in the gpu profile
+    resources.load_tokenizer("biobert-base-cased")
+    resources.load_tokenizer("bert-base-uncased")
+    resources.load_tokenizer("biobert-base-cased", do_lower_case=True)            # a caller may still decide
+    assert calls == [("biobert-base-cased", {"do_lower_case": False}), ("bert-base-uncased", {"do_lower_case": True}),
+                     ("biobert-base-cased", {"do_lower_case": True})]

@@ -10,9 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bertcourse import notebook_runner, run_cli
-from bertcourse.errors import CourseError
-from bertcourse.metrics_report import METRICS_FILE_ENV, Metric, read_metrics, report_metric
+from bertcourse.course.errors import CourseError
+from bertcourse.course.metrics_report import METRICS_FILE_ENV, Metric, read_metrics, report_metric
+from bertcourse.tools import notebook_runner
+from bertcourse.tools import run as run_cli
 
 
 def _notebook(path: Path, *cells: str) -> Path:
@@ -35,7 +36,7 @@ def notebooks(tmp_path: Path) -> list[Path]:
     passing = _notebook(folder / "02_fine.ipynb",
                         "# NBVAL_RAISES_EXCEPTION\nraise ValueError('shown on purpose')",
                         "values = [int(line) for line in open('numbers.txt')]\n"
-                        "from bertcourse.metrics_report import report_metric\n"
+                        "from bertcourse.course.metrics_report import report_metric\n"
                         "report_metric('accuracy', sum(values) / 8)\n"
                         "report_metric('samples/s', 1234.5, unit='samples/s', headline=False)")
     return [failing, passing]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bertcourse.diagnostics import locked_versions
+from bertcourse.tools.doctor import locked_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 

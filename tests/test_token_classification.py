@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from transformers import BertConfig, BertForTokenClassification, EvalPrediction
 
 import bertcourse as bc
 from bertcourse import token_classification as tc
-from bertcourse.registry import MINILM
+from bertcourse.course.registry import MINILM
 
 NAMES = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 
@@ -136,17 +135,6 @@ def test_paired_bootstrap_sees_a_clear_winner_and_a_tie():
     assert tie["difference"] == 0.0 and tie["low"] == tie["high"] == 0.0
 
 
-def test_tokenizer_casing_follows_the_served_model(monkeypatch):
-    monkeypatch.setenv("BERTCOURSE_PROFILE", "laptop")
-    # the laptop stand-in is uncased: lower-casing stays on although bert-base-cased was asked for
-    assert tc.load_tokenizer_with_casing("bert-base-cased").tokenize("Metformin") == ["met", "##form", "##in"]
-    calls = []
-    monkeypatch.setattr(tc, "load_tokenizer", lambda key, **kwargs: calls.append((key, kwargs)))
-    monkeypatch.setattr(tc, "resolve_model_key", lambda key: key)          # as in the gpu profile
-    tc.load_tokenizer_with_casing("biobert-base-cased")
-    assert calls == [("biobert-base-cased", {"do_lower_case": False})]
-
-
 def test_label_maps_and_settings_follow_the_profile(monkeypatch):
     maps = tc.label_maps(NAMES)
     assert maps["num_labels"] == 9 and maps["id2label"][1] == "B-PER" and maps["label2id"]["I-MISC"] == 8
@@ -154,8 +142,7 @@ def test_label_maps_and_settings_follow_the_profile(monkeypatch):
     assert tc.default_ner_settings().learning_rate == tc.MINILM_NER_RECIPE.learning_rate
     monkeypatch.setenv("BERTCOURSE_PROFILE", "gpu")
     monkeypatch.delenv("BERTCOURSE_MODEL_OVERRIDES", raising=False)
-    assert tc.default_ner_settings("biobert-base-cased") == replace(tc.BERT_BASE_NER_RECIPE,
-                                                                   checkpoint="biobert-base-cased")
+    assert tc.default_ner_settings("biobert-base-cased") == tc.BERT_BASE_NER_RECIPE
     monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", f"*={MINILM}")
     assert tc.default_ner_settings().epochs == tc.MINILM_NER_RECIPE.epochs
 

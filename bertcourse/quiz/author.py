@@ -59,7 +59,7 @@ from typing import Any
 
 import yaml
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 from . import keys
 from .bank import BANKS_DIR, NOTEBOOK_ID, QuizBankError, parse_bank

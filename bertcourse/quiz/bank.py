@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 from . import keys
 from .computed import REGISTRY

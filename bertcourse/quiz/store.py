@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bertcourse.errors import CourseError
-from bertcourse.paths import course_home
+from bertcourse.course.errors import CourseError
+from bertcourse.course.paths import course_home
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 15.0

@@ -25,7 +25,7 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 from .bank import Bank, Choice, Question, QuizBankError, available_banks, load_bank
 from .computed import REGISTRY

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import bertcourse
-from bertcourse.display import batch_table, encoding_table, segmentation_table, special_tokens_table
+from bertcourse.tokenization import batch_table, encoding_table, segmentation_table, special_tokens_table
 
 
 @pytest.fixture(scope="module")

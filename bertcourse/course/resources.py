@@ -20,13 +20,13 @@ import datasets
 import transformers
 from transformers import AutoModel, AutoTokenizer
 
-from bertcourse import formats
-from bertcourse.errors import ResourceUnavailable
-from bertcourse.minilm import PACKAGE as MINILM_PACKAGE
-from bertcourse.minilm import verified_model_dir
-from bertcourse.paths import shipped_data_dir
-from bertcourse.profiles import active_profile, resolve_model_key
-from bertcourse.registry import DATASETS, MINILM, MODELS, DatasetEntry
+from bertcourse.course import formats
+from bertcourse.course.errors import ResourceUnavailable
+from bertcourse.course.minilm import PACKAGE as MINILM_PACKAGE
+from bertcourse.course.minilm import verified_model_dir
+from bertcourse.course.paths import shipped_data_dir
+from bertcourse.course.profiles import active_profile, resolve_model_key
+from bertcourse.course.registry import DATASETS, MINILM, MODELS, DatasetEntry
 
 _LOCAL_COPY_FIX = ("run `bertcourse prefetch` where the hub is reachable (or `bertcourse prefetch --from DIR` "
                    "from a copy) and set the BERTCOURSE_MODEL_DIR / BERTCOURSE_DATA_DIR line it prints, or "
@@ -58,7 +58,7 @@ def _from_pretrained(what: str, loader: Any, requested: str, **kwargs: Any) -> A
     try:
         loaded = loader.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as err:
-        if where != "the Hugging Face hub":
+        if source != MODELS[served].hub_id:  # a local copy that fails is a real error, not the network
             raise
         raise ResourceUnavailable(f"Could not load {served!r} ({source}) from the Hugging Face hub: "
                                   f"{str(err).splitlines()[0][:160]}", fix=_LOCAL_COPY_FIX) from None
@@ -67,7 +67,14 @@ def _from_pretrained(what: str, loader: Any, requested: str, **kwargs: Any) -> A
 
 
 def load_tokenizer(requested: str = "bert-base-uncased", **kwargs: Any) -> Any:
-    """The tokenizer of `requested`, or of its stand-in in the active profile."""
+    """The tokenizer of `requested`, or of its stand-in in the active profile, told explicitly
+    whether to lower-case from what the served model was trained with.
+
+    Case is a strong clue to names, and one hub checkpoint gets it wrong by default:
+    dmis-lab/biobert-base-cased-v1.1 ships no tokenizer_config.json, so transformers falls back to
+    BERT's `do_lower_case=True` and feeds the cased model lower-cased text. Deciding it here, from
+    the registry, means no lesson or benchmark can forget it."""
+    kwargs.setdefault("do_lower_case", not MODELS[resolve_model_key(requested)].cased)
     return _from_pretrained("Tokenizer", AutoTokenizer, requested, **kwargs)
 
 
@@ -140,7 +147,7 @@ def _dataset_from_hub(entry: DatasetEntry) -> datasets.DatasetDict:
 
 
 def load_dataset(key: str) -> datasets.DatasetDict:
-    """The dataset `key` (see `bertcourse.registry.DATASETS`) for the active profile."""
+    """The dataset `key` (see `bertcourse.course.registry.DATASETS`) for the active profile."""
     if key not in DATASETS:
         raise ResourceUnavailable(f"The course has no dataset called {key!r}.", fix=f"use one of: {', '.join(DATASETS)}")
     entry = DATASETS[key]

@@ -3,7 +3,7 @@
 The convention for lesson notebooks: call `report_metric` once for the number the lesson is about,
 and with `headline=False` for the measurements worth recording but not headlining:
 
-    from bertcourse.metrics_report import report_metric
+    from bertcourse.course.metrics_report import report_metric
 
     report_metric("MLM loss", eval_loss)                            # notebook 03: the headline
     report_metric("tokens/s", tokens_per_second, headline=False)    # recorded in the run folder
@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 METRICS_FILE_ENV = "BERTCOURSE_METRICS_FILE"
 

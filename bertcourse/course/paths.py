@@ -13,7 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # bertcourse/ (this file is bertcourse/course/paths.py)
 REPO_DIR = PACKAGE_DIR.parent
 
 
@@ -43,7 +43,7 @@ def artifacts_dir(name: str) -> Path:
 def saved_checkpoint(name: str, made_by: str) -> Path:
     """The folder of a checkpoint an earlier notebook saved, or a short error saying which
     notebook to run first (04 fine-tunes what 03 pretrained; 07 distils what 04 fine-tuned)."""
-    from bertcourse.errors import ResourceUnavailable
+    from bertcourse.course.errors import ResourceUnavailable
 
     path = course_home() / "artifacts" / name
     if not (path / "config.json").is_file():

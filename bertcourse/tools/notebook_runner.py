@@ -5,7 +5,7 @@
   running code, never edited by hand.
 - `run_notebooks` (`bertcourse run`, for instructors) executes notebooks in any profile into an
   output folder: an executed copy and an HTML export of each, the metrics each notebook published
-  with `bertcourse.metrics_report.report_metric`, and a summary table (`summary.md`,
+  with `bertcourse.course.metrics_report.report_metric`, and a summary table (`summary.md`,
   `summary.json`). A failing cell is reported by notebook and cell, and the run goes on with the
   next notebook.
 
@@ -28,9 +28,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from bertcourse.errors import CourseError
-from bertcourse.metrics_report import METRICS_FILE_ENV, Metric, read_metrics
-from bertcourse.paths import REPO_DIR
+from bertcourse.course.errors import CourseError
+from bertcourse.course.metrics_report import METRICS_FILE_ENV, Metric, read_metrics
+from bertcourse.course.paths import REPO_DIR
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 _RAISES_MARK = "# NBVAL_RAISES_EXCEPTION"

@@ -1,5 +1,8 @@
 """`bertcourse run`: execute notebooks headless for a class, with executed copies, HTML exports
-and a summary table (notebook, status, duration, headline metric).
+and a summary table (notebook, status, duration, headline metric); and the author command
+`bertcourse notebooks`, which re-executes the course notebooks in place.
+
+Room: tools. The execution itself lives in `notebook_runner`.
 
     bertcourse run --profile gpu                     # every course notebook, in order
     bertcourse run 03 04 --profile gpu --out /tmp/r  # notebooks whose names start with 03 and 04
@@ -11,11 +14,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bertcourse.profiles import PROFILES, active_profile
+from bertcourse.course.profiles import PROFILES, active_profile
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bertcourse.notebook_runner import default_run_dir, run_notebooks, select_notebooks
+    from bertcourse.tools.notebook_runner import default_run_dir, run_notebooks, select_notebooks
 
     profile = args.profile or active_profile().name
     paths = select_notebooks(args.notebooks)
@@ -27,7 +30,15 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if results and all(result.ok for result in results) else 1
 
 
+def _notebooks(args: argparse.Namespace) -> int:
+    from bertcourse.tools.notebook_runner import regenerate_in_place
+
+    results = regenerate_in_place(args.only)
+    return 0 if results and all(result.ok for result in results) else 1
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `run` (instructors) and `notebooks` (authors) to `bertcourse`'s parser."""
     run = subparsers.add_parser(
         "run", help="execute notebooks headless into an output folder, with HTML exports and a summary table",
         description="Execute notebooks top to bottom with nbclient. Writes an executed copy, an HTML export "
@@ -45,3 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--timeout", type=int, default=3600, help="seconds one cell may run (default: 3600)")
     run.add_argument("--no-html", action="store_true", help="skip the HTML exports")
     run.set_defaults(func=_run)
+    notebooks = subparsers.add_parser("notebooks", help="(author) re-execute the course notebooks in place, "
+                                                          "rewriting their committed outputs (laptop profile)")
+    notebooks.add_argument("only", nargs="*", help="notebook name prefixes, e.g. 01 02 (default: all)")
+    notebooks.set_defaults(func=_notebooks)

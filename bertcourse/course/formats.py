@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from bertcourse.errors import DataFormatError, ResourceUnavailable
+from bertcourse.course.errors import DataFormatError, ResourceUnavailable
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 

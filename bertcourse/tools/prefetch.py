@@ -1,11 +1,11 @@
 """`bertcourse prefetch`: local copies of every hub checkpoint and dataset the course names, for
 instructors teaching the `gpu` profile in a room with poor internet.
 
-Layout (exactly what `bertcourse.resources` reads in the gpu profile):
+Layout (exactly what `bertcourse.course.resources` reads in the gpu profile):
 
     <out>/models/<registry key>/      save_pretrained layout: the model with its pretraining heads
                                       (AutoModelForPreTraining) and its tokenizer
-    <out>/data/<entry.local_folder>/  the course's local formats (bertcourse.formats): {split}.jsonl +
+    <out>/data/<entry.local_folder>/  the course's local formats (bertcourse.course.formats): {split}.jsonl +
                                       labels.txt, or plain-text corpora with blank lines between documents
 
 Every item is written into a hidden temporary sibling (`.<name>.partial-*`), checked (config,
@@ -41,10 +41,10 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
-from bertcourse import formats
-from bertcourse.errors import CourseError, IntegrityError
-from bertcourse.profiles import PROFILES
-from bertcourse.registry import DATASETS, MINILM, MODELS, DatasetEntry, ModelEntry
+from bertcourse.course import formats
+from bertcourse.course.errors import CourseError, IntegrityError
+from bertcourse.course.profiles import PROFILES
+from bertcourse.course.registry import DATASETS, MINILM, MODELS, DatasetEntry, ModelEntry
 
 MANIFEST = "prefetch-manifest.json"
 PARTIAL = ".partial-"
@@ -489,7 +489,7 @@ def prefetch(out: Path, source: Source | None, only: Sequence[str] | None = None
 
 
 def default_out() -> Path:
-    from bertcourse.paths import course_home
+    from bertcourse.course.paths import course_home
 
     return course_home() / "local-copies"
 

@@ -6,6 +6,7 @@ profile, the compute device, and which course resources are available offline.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from bertcourse.errors import CourseError
-from bertcourse.paths import REPO_DIR, shipped_data_dir
-from bertcourse.profiles import active_profile
-from bertcourse.registry import DATASETS, MINILM, MODELS
+from bertcourse.course.errors import CourseError
+from bertcourse.course.paths import REPO_DIR, shipped_data_dir
+from bertcourse.course.profiles import active_profile
+from bertcourse.course.registry import DATASETS, MINILM, MODELS
 
 LOCK_FILE = REPO_DIR / "requirements" / "lock.txt"
 CHECKED_PACKAGES = ("torch", "transformers", "datasets", "tokenizers", "accelerate", "evaluate", "seqeval",
@@ -78,7 +79,7 @@ def _device_check() -> Check:
 
 
 def _resource_checks() -> list[Check]:
-    from bertcourse.minilm import verified_model_dir
+    from bertcourse.course.minilm import verified_model_dir
 
     checks = []
     try:
@@ -131,3 +132,13 @@ def doctor() -> bool:
     checks = run_checks()
     print(format_table(checks))
     return not any(check.status == "FAIL" for check in checks)
+
+
+def _doctor_command(args: argparse.Namespace) -> int:
+    return 0 if doctor() else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `doctor` sub-command to `bertcourse`'s parser."""
+    command = subparsers.add_parser("doctor", help="check this machine is ready for the course")
+    command.set_defaults(func=_doctor_command)

@@ -3,7 +3,7 @@
     bertcourse pretrain                                   # laptop profile: data/corpus, tiny BERT, ~2 min
     bertcourse pretrain --profile gpu --data-dir ../shared/data --minutes 20
     bertcourse pretrain --profile gpu --resume            # continue an interrupted run
-    accelerate launch -m bertcourse.cli pretrain --profile gpu --minutes 20   # several GPUs
+    accelerate launch -m bertcourse.tools.cli pretrain --profile gpu --minutes 20   # several GPUs
 
 The steps are the notebook's, importing the same code: read documents of sentences, train a
 WordPiece vocabulary on them, build NSP pairs and mask them (`bertcourse.pretraining`), train
@@ -23,7 +23,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 EXIT_INTERRUPTED = 130
 
@@ -76,8 +76,8 @@ def _corpus_location(data_dir: Path) -> tuple[str, Path]:
 
 def load_documents(data_dir: Path | None) -> tuple[list[list[str]], list[list[str]]]:
     """(training documents, held-out documents), each a list of sentences."""
-    from bertcourse import formats
-    from bertcourse.resources import load_dataset
+    from bertcourse.course import formats
+    from bertcourse.course.resources import load_dataset
 
     if data_dir is not None:
         kind, where = _corpus_location(data_dir)
@@ -129,12 +129,22 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from transformers import AutoTokenizer, BertForPreTraining
 
-    from bertcourse.lesson import quiet_libraries
-    from bertcourse.paths import artifacts_dir
-    from bertcourse.pretrain_loop import (CHECKPOINT, baselines, bert_config, count_parameters, evaluate,
-                                          has_checkpoint, make_accelerator, make_eval_batches,
-                                          save_pretrained_checkpoint, tokenize_documents, train)
-    from bertcourse.profiles import active_profile, use_profile
+    from bertcourse.course.paths import artifacts_dir
+    from bertcourse.course.profiles import active_profile, use_profile
+    from bertcourse.course.startup import quiet_libraries
+    from bertcourse.model_specs import count_parameters
+    from bertcourse.pretrain_loop import (
+        CHECKPOINT,
+        baselines,
+        bert_config,
+        evaluate,
+        has_checkpoint,
+        make_accelerator,
+        make_eval_batches,
+        save_pretrained_checkpoint,
+        tokenize_documents,
+        train,
+    )
     from bertcourse.tokenization import train_wordpiece
 
     quiet_libraries()

@@ -14,13 +14,12 @@ reach the hub.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bertcourse.errors import CourseError
-from bertcourse.registry import MINILM, MODELS
+from bertcourse.course.errors import CourseError
+from bertcourse.course.registry import MINILM, MODELS
 
 
 @dataclass(frozen=True)
@@ -90,9 +89,9 @@ Recipe = TypeVar("Recipe")
 
 
 def recipe_for(checkpoint: str, minilm: Recipe, bert_base: Recipe) -> Recipe:
-    """The training recipe tuned for whatever serves `checkpoint` in the active profile, with
-    `checkpoint` filled in. Each lesson keeps two recipes (dataclasses with a `checkpoint` field):
-    MiniLM, small and served offline, needs larger steps and more passes than BERT-Base-sized hub
-    checkpoints, so the choice follows the model actually loaded, not the one asked for."""
-    recipe = minilm if resolve_model_key(checkpoint) == MINILM else bert_base
-    return dataclasses.replace(recipe, checkpoint=checkpoint)
+    """The training recipe tuned for whatever serves `checkpoint` in the active profile.
+
+    Each lesson keeps two recipes: MiniLM, small and served offline, needs larger steps and more
+    passes than BERT-Base-sized hub checkpoints, so the choice follows the model actually loaded,
+    not the one asked for. The recipe never names the checkpoint: the lesson does."""
+    return minilm if resolve_model_key(checkpoint) == MINILM else bert_base

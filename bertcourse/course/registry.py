@@ -3,7 +3,7 @@
 Each entry says where the real thing lives on the Hugging Face hub (what online learners and
 instructors load), what stands in for it in the offline `laptop` profile, and how a local copy
 is laid out (what `BERTCOURSE_DATA_DIR` / `BERTCOURSE_MODEL_DIR` point at). Notebooks ask for
-resources by these keys; `bertcourse.resources` decides where they come from.
+resources by these keys; `bertcourse.course.resources` decides where they come from.
 """
 
 from __future__ import annotations

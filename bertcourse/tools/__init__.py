@@ -1,0 +1,9 @@
+"""Instructor and author commands behind the `bertcourse` command line.
+
+`cli` (the entry point), `doctor` (is this machine ready), `prefetch` (offline copies of the hub
+resources), `pretrain` (notebook 03's pipeline as a command), `run` and `notebook_runner`
+(execute notebooks headless, or regenerate them in place).
+
+Room rule: tools may import the runtime (`bertcourse.course`), lesson modules and the quiz
+engine; nothing else in the package imports tools (the facade's lazy `bc.doctor` aside).
+"""

@@ -1,0 +1,40 @@
+"""The `bertcourse` command: one sub-command per module, each added by that module's `register`.
+
+Room: tools (instructor and author commands). Learner commands (`doctor`, `progress`) and
+instructor commands (`prefetch`, `run`, `pretrain`) come first; the author command `notebooks`,
+which rewrites the course notebooks in place, registers itself as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bertcourse.course.errors import CourseError
+
+# Each module adds its sub-commands through `register(subparsers)`, the one pattern for all of them.
+COMMAND_MODULES = ("bertcourse.tools.doctor", "bertcourse.quiz.cli", "bertcourse.tools.prefetch",
+                   "bertcourse.tools.run", "bertcourse.tools.pretrain", "bertcourse.tools.dev")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bertcourse", description="Helpers for the bertcourse BERT workbook.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

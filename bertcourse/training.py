@@ -1,0 +1,132 @@
+"""The training machinery lessons 04-07 share: recipes, Trainer arguments, precision, inference.
+
+Born in notebook 04 (the `Trainer` arguments a learner tunes are written out there, `#@save`),
+then used unchanged by 05 (NER), 06 (continued MLM pretraining) and 07 (distillation), so that a
+decision such as "bf16 only on a GPU that supports it" or "pad each batch to its own longest
+text" is made once, here, and not in every lesson.
+
+    settings = classification.default_settings()        # a FinetuneSettings, chosen per served model
+    print(settings.describe())
+    trainer = make_trainer(model, tokenizer, training_arguments(settings, out_dir), train, validation)
+    probabilities = predict_probabilities(model, tokenizer, texts, settings.max_length)
+
+Room: a lesson module (shared by lessons 04-07). It imports third-party libraries only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+# Written out for the learner in notebook 04_finetuning's `#@save` cells; tests/test_saved_cells.py
+# checks both ways (each name has its cell, each cell's definition is listed here), and
+# `bertcourse dev sync-saved` rewrites the cells from this module.
+SAVED_IN_NOTEBOOK = dict.fromkeys((
+    "training_arguments",
+), "04_finetuning")
+from transformers import DataCollatorWithPadding, EvalPrediction, Trainer, TrainingArguments
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """The optimisation knobs every lesson's training run has; lessons add their own fields.
+
+    A recipe says how to train, never which model: the lesson names the checkpoint, and
+    `bertcourse.course.profiles.recipe_for` picks the recipe tuned for the model that serves it."""
+
+    learning_rate: float
+    epochs: float
+    batch_size: int
+    warmup_ratio: float  # fraction of the optimisation steps spent ramping the learning rate up
+    weight_decay: float = 0.01
+    group_by_length: bool = True  # batch texts of similar length together (less padding)
+
+    def describe(self) -> str:
+        """One line per knob, so a notebook shows exactly what it trains with."""
+        return "\n".join(f"  {name:16s} {value}" for name, value in asdict(self).items())
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinetuneSettings(Recipe):
+    """The knobs of one fine-tuning run (lessons 04, 05, 07)."""
+
+    max_length: int  # tokens; longer texts are truncated
+
+
+def bf16_available() -> bool:
+    """bf16 mixed precision only where it is fast and exact enough: a CUDA GPU that supports it.
+    (Some CPUs run bf16 fast too, but it would change a learner's numbers from one laptop to the next.)"""
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def training_arguments(settings: Recipe, output_dir: str | Path, **overrides: Any) -> TrainingArguments:
+    """The Trainer arguments a learner tunes, from the settings."""
+    arguments = dict(
+        output_dir=str(output_dir),
+        learning_rate=settings.learning_rate,      # small: nudge pretrained weights, don't overwrite them
+        num_train_epochs=settings.epochs,
+        per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=2 * settings.batch_size,
+        warmup_steps=settings.warmup_ratio,        # a float < 1 is a fraction of all steps
+        lr_scheduler_type="linear",                # then decay linearly to 0
+        weight_decay=settings.weight_decay,        # AdamW's decoupled L2 (not on biases/LayerNorm)
+        train_sampling_strategy="group_by_length" if settings.group_by_length else "random",
+        eval_strategy="epoch",                     # validation accuracy and macro-F1 after each epoch
+        logging_strategy="epoch",
+        save_strategy="no",                        # we save the final model ourselves
+        bf16=bf16_available(),
+        dataloader_pin_memory=torch.cuda.is_available(),
+        report_to="none",
+        disable_tqdm=False,
+        seed=0,
+    )
+    arguments.update(overrides)
+    return TrainingArguments(**arguments)
+
+
+def scores(labels: Sequence[int], predicted: Sequence[int]) -> dict[str, float]:
+    """Accuracy and macro-F1 (every class counts the same, however rare) of predicted class ids."""
+    return {"accuracy": float(accuracy_score(labels, predicted)),
+            "macro_f1": float(f1_score(labels, predicted, average="macro"))}
+
+
+def classification_metrics(prediction: EvalPrediction) -> dict[str, float]:
+    """`scores` from the logits the Trainer collects at each evaluation."""
+    return scores(prediction.label_ids, np.asarray(prediction.predictions).argmax(axis=-1))
+
+
+def make_trainer(model: Any, tokenizer: Any, arguments: TrainingArguments, train_dataset: Any,
+                 eval_dataset: Any = None, trainer_class: type[Trainer] = Trainer, **trainer_kwargs: Any) -> Trainer:
+    """A sequence-classification Trainer that pads each batch to its own longest text (dynamic
+    padding). `trainer_class` lets lesson 07 swap in its distillation Trainer with the same wiring."""
+    return trainer_class(model=model, args=arguments, train_dataset=train_dataset, eval_dataset=eval_dataset,
+                         data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+                         compute_metrics=classification_metrics, **trainer_kwargs)
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices in batches of similar length, covering each once: inference pads each batch to its
+    longest member, so sorting first wastes little compute on padding."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+@torch.no_grad()
+def predict_probabilities(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int = 128,
+                          batch_size: int = 64) -> np.ndarray:
+    """Class probabilities (softmax of the logits), one row per text, in the order given."""
+    texts = list(texts)
+    model.eval()
+    device = next(model.parameters()).device
+    probabilities = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    for batch in length_sorted_batches([len(text) for text in texts], batch_size):
+        inputs = tokenizer([texts[i] for i in batch], truncation=True, max_length=max_length,
+                           padding=True, return_tensors="pt").to(device)
+        probabilities[batch] = model(**inputs).logits.float().softmax(dim=-1).cpu().numpy()
+    return probabilities
