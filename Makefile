@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup course test notebooks doctor
+.PHONY: setup course test test-fast notebooks doctor
 
 setup: $(STAMP)
 
@@ -22,6 +22,11 @@ course: setup
 
 test: setup
 	BERTCOURSE_PROFILE=laptop $(BIN)/python -m pytest
+
+# Unit tests only (no notebooks, no browser), with pytest's cache on: `make test-fast ARGS=--lf`.
+test-fast: setup
+	BERTCOURSE_PROFILE=laptop $(BIN)/python -m pytest tests --ignore=tests/browser -p no:nbval \
+		-o addopts="" $(ARGS)
 
 notebooks: setup
 	$(BIN)/bertcourse notebooks

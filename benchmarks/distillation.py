@@ -63,6 +63,8 @@ def main() -> int:
     import bertcourse
     from bertcourse import classification as clf
     from bertcourse import distillation as kd
+    from bertcourse import training
+    from bertcourse.model_specs import count_parameters
 
     bertcourse.start_lesson("benchmark 07: distillation on the real data")
     print(describe_machine())

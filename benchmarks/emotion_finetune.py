@@ -62,6 +62,7 @@ def main() -> int:
 
     import bertcourse
     from bertcourse import classification as clf
+    from bertcourse import training
 
     bertcourse.start_lesson("benchmark 04: emotion fine-tuning on the real data")
     print(describe_machine())
@@ -163,6 +164,7 @@ def padding_throughput(args: argparse.Namespace, settings, emotion, tokenizer, e
 
     import bertcourse
     from bertcourse import classification as clf
+    from bertcourse import training
 
     fixed = clf.tokenize_for_classification(emotion, tokenizer, settings.max_length, pad_to_max_length=True)
     modes = {"fixed max-length padding": (fixed, False),

@@ -46,6 +46,7 @@ def run(key: str, args: argparse.Namespace) -> dict[str, float]:
 
     import bertcourse as bc
     from bertcourse import token_classification as tc
+    from bertcourse import training
 
     bc.set_seed(0)
     data = bc.load_dataset(key)
@@ -66,7 +67,7 @@ def run(key: str, args: argparse.Namespace) -> dict[str, float]:
     model = bc.load_model("bert-base-cased", AutoModelForTokenClassification, **tc.label_maps(names))
     with tempfile.TemporaryDirectory(prefix="ner-benchmark-") as scratch:
         arguments = training.training_arguments(settings, scratch, eval_strategy="no", logging_strategy="steps",
-                                              logging_steps=100, disable_tqdm=True)
+                                                logging_steps=100, disable_tqdm=True)
         trainer = tc.make_ner_trainer(model, tokenizer, arguments, encoded, None, names)
         start = time.perf_counter()
         trainer.train()

@@ -37,14 +37,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bertcourse.pretrain_loop import (  # noqa: E402
-    MODEL_PRESETS,
-    PretrainSettings,
-    bert_config,
-    length_grouped_batches,
-    make_batch,
-    make_optimizer,
-)
+from bertcourse.pretrain_data import length_grouped_batches, make_batch  # noqa: E402
+from bertcourse.pretrain_loop import bert_config, make_optimizer  # noqa: E402
+from bertcourse.pretrain_settings import MODEL_PRESETS, PretrainSettings  # noqa: E402
 from bertcourse.pretraining import make_nsp_pairs, pair_to_features, pretraining_loss  # noqa: E402
 
 

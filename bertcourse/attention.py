@@ -30,6 +30,9 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 import torch
+from torch import Tensor
+
+from bertcourse.course.errors import CourseError
 
 # Written out for the learner in notebook 02_architecture's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
@@ -45,9 +48,6 @@ SAVED_IN_NOTEBOOK = dict.fromkeys((
     "gelu",
     "encoder_layer",
 ), "02_architecture")
-from torch import Tensor
-
-from bertcourse.course.errors import CourseError
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,

@@ -34,14 +34,14 @@ from sklearn.preprocessing import StandardScaler
 from bertcourse.course.profiles import recipe_for
 from bertcourse.training import FinetuneSettings, length_sorted_batches
 
-# MiniLM (22.7M parameters, 6 layers) is small and was trained for sentence embeddings: it needs a
-
 # Written out for the learner in notebook 04_finetuning's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
 # `bertcourse dev sync-saved` rewrites the cells from this module.
 SAVED_IN_NOTEBOOK = dict.fromkeys((
     "mean_pool",
 ), "04_finetuning")
+
+# MiniLM (22.7M parameters, 6 layers) is small and was trained for sentence embeddings: it needs a
 # larger step than BERT-Base to move its weights in few updates; 1e-4 measured best on the real data.
 MINILM_RECIPE = FinetuneSettings(learning_rate=1e-4, epochs=6, batch_size=16,
                                  warmup_ratio=0.06, weight_decay=0.01, max_length=64)

@@ -36,6 +36,7 @@ from torch import Tensor
 from transformers import Trainer, TrainingArguments
 
 from bertcourse.model_specs import count_parameters
+from bertcourse.training import make_trainer, predict_probabilities, scores
 
 # Written out for the learner in notebook 07_distillation's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
@@ -44,7 +45,6 @@ SAVED_IN_NOTEBOOK = dict.fromkeys((
     "distillation_loss",
     "student_from_teacher",
 ), "07_distillation")
-from bertcourse.training import make_trainer, predict_probabilities, scores
 
 
 def distillation_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,

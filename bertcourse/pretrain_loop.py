@@ -1,8 +1,11 @@
-"""Pretraining machinery for notebook 03 and `bertcourse pretrain`: model sizes, batches, the
-training loop (progress bar, time budget, checkpoint and resume), evaluation, plots, fill-mask.
+"""The pretraining loop of notebook 03 and `bertcourse pretrain`: the model, the optimiser and its
+schedule, `train()` (progress bar, time budget, checkpoint and resume), evaluation against
+context-free baselines, loss curves and fill-mask.
 
 The ideas themselves (NSP pairs, the masking rule, the combined loss) are in
-`bertcourse.pretraining`, where the notebook shows them; this module only runs them.
+`bertcourse.pretraining`, where the notebook shows them; the settings, the batches and the
+checkpoints have modules of their own (`pretrain_settings`, `pretrain_data`, `pretrain_checkpoints`),
+so that `train()` reads top to bottom here.
 
 Speed levers, each switched on by device (numbers in `benchmarks/README.md`):
 - everywhere: SDPA attention, pairs packed with whole sentences and batches grouped by length and
@@ -19,162 +22,32 @@ only calls `Accelerator` methods, so the same code runs on one CPU core or eight
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import random
-import shutil
 import signal
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import BertConfig, BertForPreTraining
 
-from bertcourse.pretraining import collate, make_nsp_pairs, mask_tokens, pair_to_features, pretraining_loss
+from bertcourse.pretrain_checkpoints import (
+    TrainResult,
+    has_checkpoint,
+    load_training_checkpoint,
+    save_training_checkpoint,
+)
+from bertcourse.pretrain_data import EpochBatches
+from bertcourse.pretrain_settings import MODEL_PRESETS, PretrainSettings
+from bertcourse.pretraining import pretraining_loss
 from bertcourse.training import bf16_available
-
-# Sizes from Turc et al. (2019), "Well-Read Students Learn Better" (the official small BERTs), plus
-# `tiny-laptop`, small enough to pretrain on two CPU cores in a couple of minutes.
-MODEL_PRESETS: dict[str, dict[str, int]] = {
-    "tiny-laptop": {"num_hidden_layers": 2, "hidden_size": 128, "num_attention_heads": 2, "intermediate_size": 512},
-    "mini": {"num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 4, "intermediate_size": 1024},
-    "small": {"num_hidden_layers": 4, "hidden_size": 512, "num_attention_heads": 8, "intermediate_size": 2048},
-    "medium": {"num_hidden_layers": 8, "hidden_size": 512, "num_attention_heads": 8, "intermediate_size": 2048},
-    "base": {"num_hidden_layers": 12, "hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 3072},
-}
-
-
-@dataclass(frozen=True)
-class PretrainSettings:
-    """Everything that decides a pretraining run except the data.
-
-    `max_steps` fixes the length (and the learning-rate schedule) in steps: runs are then
-    reproducible. Without it the run lasts `minutes` and the schedule follows the clock.
-    With both, `minutes` is only a safety stop.
-    """
-
-    model_size: str = "tiny-laptop"
-    vocab_size: int = 3000
-    max_length: int = 64
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    warmup: float = 0.06  # fraction of the run spent ramping the learning rate up
-    weight_decay: float = 0.01
-    max_steps: int | None = None
-    minutes: float | None = None
-    mlm_probability: float = 0.15
-    log_every: int = 10
-    eval_every: int | None = None
-    checkpoint_minutes: float | None = None
-    compile: bool = False
-    seed: int = 0
-
-
-PROFILE_SETTINGS: dict[str, PretrainSettings] = {
-    # two CPU cores, the course's own data/corpus: a couple of minutes, a fixed number of steps (reproducible)
-    "laptop": PretrainSettings(model_size="tiny-laptop", vocab_size=3000, max_length=64, batch_size=32,
-                               learning_rate=2e-3, max_steps=1500, eval_every=250),
-    # an instructor's GPU, Wikipedia: BERT-medium for a 20-minute budget, checkpoint every 5 minutes
-    "gpu": PretrainSettings(model_size="medium", vocab_size=30522, max_length=128, batch_size=256,
-                            learning_rate=5e-4, minutes=20.0, log_every=50, eval_every=500,
-                            checkpoint_minutes=5.0),
-}
-
-
-def settings_for(profile: str, **overrides: Any) -> PretrainSettings:
-    """The profile's settings with `overrides` (None values are ignored)."""
-    return replace(PROFILE_SETTINGS[profile], **{k: v for k, v in overrides.items() if v is not None})
 
 
 def bert_config(size: str, vocab_size: int, max_length: int, attn_implementation: str = "sdpa") -> BertConfig:
     """A BERT configuration of one of `MODEL_PRESETS` for our vocabulary and sequence length."""
     return BertConfig(vocab_size=vocab_size, max_position_embeddings=max_length,
                       attn_implementation=attn_implementation, **MODEL_PRESETS[size])
-
-
-def tokenize_documents(documents: Sequence[Sequence[str]], tokenizer: Any) -> list[list[list[int]]]:
-    """Documents of sentences -> documents of token-id lists (no special tokens yet)."""
-    sentences = [sentence for document in documents for sentence in document]
-    ids = tokenizer(sentences, add_special_tokens=False)["input_ids"] if sentences else []
-    out, start = [], 0
-    for document in documents:
-        out.append([list(piece) for piece in ids[start:start + len(document)] if piece])
-        start += len(document)
-    return [document for document in out if len(document) > 1]
-
-
-def length_grouped_batches(features: list[dict], batch_size: int, rng: random.Random,
-                           group: int = 50) -> list[list[dict]]:
-    """Shuffle, sort each run of `group` batches' worth by length, cut into batches, shuffle them:
-    examples of similar length share a batch, so padding to the longest wastes little."""
-    features = list(features)
-    rng.shuffle(features)
-    batches = []
-    for start in range(0, len(features), batch_size * group):
-        chunk = sorted(features[start:start + batch_size * group], key=lambda f: len(f["input_ids"]))
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def masking_seed(seed: int, epoch: int, index: int) -> int:
-    """Each batch's masks depend only on (seed, epoch, batch index): a resumed run masks the
-    same tokens as an uninterrupted one, and every GPU process masks its own batches."""
-    return (seed * 1_000_003 + epoch) * 1_000_003 + index
-
-
-def make_batch(features: list[dict], tokenizer: Any, seed: int, mlm_probability: float = 0.15,
-               pad_to: int | None = None, pad_multiple: int = 8) -> dict[str, torch.Tensor]:
-    """Collate and mask one batch (masks drawn from a generator seeded with `seed`)."""
-    if pad_to is None and pad_multiple > 1:
-        longest = max(len(f["input_ids"]) for f in features)
-        pad_to = -(-longest // pad_multiple) * pad_multiple
-    batch = collate(features, tokenizer.pad_token_id, pad_to=pad_to)
-    generator = torch.Generator().manual_seed(seed)
-    batch["input_ids"], batch["labels"] = mask_tokens(batch["input_ids"], tokenizer, generator, mlm_probability)
-    return batch
-
-
-class EpochBatches(torch.utils.data.Dataset):
-    """The batches of one epoch: fresh NSP pairs (seeded by epoch), grouped by length; masking
-    happens when a batch is loaded, so each epoch sees new masks (RoBERTa's dynamic masking)."""
-
-    def __init__(self, documents: list, tokenizer: Any, settings: PretrainSettings, epoch: int) -> None:
-        seed = masking_seed(settings.seed, epoch, 0)
-        pairs = make_nsp_pairs(documents, settings.max_length, seed=seed)
-        features = [pair_to_features(p, tokenizer.cls_token_id, tokenizer.sep_token_id) for p in pairs]
-        self.batches = length_grouped_batches(features, settings.batch_size, random.Random(seed))
-        self.tokenizer, self.settings, self.epoch = tokenizer, settings, epoch
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __getitem__(self, index: int) -> tuple[int, list[dict]]:
-        return index, self.batches[index]
-
-    def collate(self, items: list[tuple[int, list[dict]]]) -> dict[str, torch.Tensor]:
-        index, features = items[0]
-        return make_batch(features, self.tokenizer, masking_seed(self.settings.seed, self.epoch, index + 1),
-                          self.settings.mlm_probability)
-
-
-def make_eval_batches(documents: list, tokenizer: Any, max_length: int, pairs: int = 1000, batch_size: int = 64,
-                      seed: int = 12345) -> list[dict[str, torch.Tensor]]:
-    """Fixed held-out batches of `pairs` NSP pairs, masked once, so every evaluation scores the same task.
-    A small held-out set is sampled several times (different pairings and masks) to reach `pairs`."""
-    features: list[dict] = []
-    for r in range(100):
-        sample = make_nsp_pairs(documents, max_length, seed=seed + r)
-        features += [pair_to_features(p, tokenizer.cls_token_id, tokenizer.sep_token_id) for p in sample]
-        if len(features) >= pairs or not sample:
-            break
-    features = sorted(features[:pairs], key=lambda f: len(f["input_ids"]))
-    return [make_batch(features[i:i + batch_size], tokenizer, seed + i) for i in range(0, len(features), batch_size)]
 
 
 def _autocast(device: torch.device) -> Any:
@@ -272,23 +145,6 @@ def make_accelerator(cpu: bool = False) -> Any:
     return Accelerator(mixed_precision="bf16" if not cpu and bf16_available() else "no", cpu=cpu)
 
 
-@dataclass
-class TrainResult:
-    """What `train` returns: the loss log and where the run stopped."""
-
-    history: dict[str, list[dict[str, float]]] = field(default_factory=lambda: {"train": [], "eval": []})
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    seconds: float = 0.0
-    tokens: int = 0
-    interrupted: bool = False
-    finished: bool = False
-
-    def state(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 class _StopRequest:
     """Turns Ctrl-C / Jupyter's interrupt / SIGTERM into 'stop after this step', so a checkpoint is
     written between steps; a second signal interrupts at once."""
@@ -313,59 +169,6 @@ class _StopRequest:
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
-
-
-CHECKPOINT = "checkpoint"
-
-
-def save_training_checkpoint(folder: Path, accelerator: Any, model: BertForPreTraining, tokenizer: Any,
-                             optimizer: torch.optim.Optimizer, result: TrainResult,
-                             settings: PretrainSettings) -> Path:
-    """Everything needed to resume: weights, tokenizer, optimizer, RNG states and counters.
-    Written to a temporary folder and then renamed, so an interruption while saving never
-    destroys the previous checkpoint."""
-    target = Path(folder) / CHECKPOINT
-    temporary = Path(folder) / (CHECKPOINT + ".tmp")
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        shutil.rmtree(temporary, ignore_errors=True)
-        temporary.mkdir(parents=True)
-        accelerator.unwrap_model(model).save_pretrained(temporary)
-        tokenizer.save_pretrained(temporary)
-        torch.save(optimizer.state_dict(), temporary / "optimizer.pt")
-        torch.save({"torch": torch.get_rng_state(), "python": random.getstate(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-                   temporary / "rng.pt")
-        (temporary / "trainer_state.json").write_text(json.dumps(
-            {"result": result.state(), "settings": asdict(settings)}, indent=1))
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(temporary, target)
-    accelerator.wait_for_everyone()
-    return target
-
-
-def has_checkpoint(folder: Path | None) -> bool:
-    return folder is not None and (Path(folder) / CHECKPOINT / "trainer_state.json").is_file()
-
-
-def _load_training_checkpoint(folder: Path, model: BertForPreTraining, optimizer: torch.optim.Optimizer) -> TrainResult:
-    from safetensors.torch import load_file
-
-    source = Path(folder) / CHECKPOINT
-    weights = load_file(source / "model.safetensors", device=str(next(model.parameters()).device))
-    missing, unexpected = model.load_state_dict(weights, strict=False)
-    tied = {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
-    if set(missing) - tied or unexpected:
-        raise RuntimeError(f"checkpoint does not match the model (missing {missing}, unexpected {unexpected})")
-    model.tie_weights()
-    optimizer.load_state_dict(torch.load(source / "optimizer.pt", map_location="cpu", weights_only=True))
-    rng = torch.load(source / "rng.pt", weights_only=False)
-    torch.set_rng_state(rng["torch"])
-    random.setstate(rng["python"])
-    if rng["cuda"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
-    state = json.loads((source / "trainer_state.json").read_text())["result"]
-    return TrainResult(**state)
 
 
 def _agree(accelerator: Any, flag: bool) -> bool:
@@ -398,7 +201,7 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
     optimizer = make_optimizer(model, settings)
     result = TrainResult()
     if resume and has_checkpoint(checkpoint_dir):
-        result = _load_training_checkpoint(checkpoint_dir, model, optimizer)
+        result = load_training_checkpoint(checkpoint_dir, model, optimizer)
         result.interrupted = False
         accelerator.print(f"Resuming from step {result.step} (epoch {result.epoch}, batch {result.batch_in_epoch}).")
     if settings.compile:
@@ -526,14 +329,3 @@ def fill_mask(model: BertForPreTraining, tokenizer: Any, text: str, top_k: int =
             for ps, ids in zip(best.values, best.indices)]
 
 
-def save_pretrained_checkpoint(model: BertForPreTraining, tokenizer: Any, folder: Path,
-                               summary: dict[str, Any] | None = None) -> Path:
-    """Model and tokenizer in `save_pretrained` layout (what notebook 04 and fill-mask load),
-    plus `pretraining_summary.json` describing how it was made."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    if summary is not None:
-        (folder / "pretraining_summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    return folder

@@ -11,7 +11,7 @@ exactly the code that `bertcourse pretrain` and `benchmarks/pretraining_speed.py
 - the loss `L = L_MLM + L_NSP`, with vocabulary logits computed only at the masked positions
   (`pretraining_loss`).
 
-The training loop, checkpoints and plots live in `bertcourse.pretrain_loop`.
+The loop, its batches, settings and checkpoints live in `bertcourse.pretrain_loop` and its siblings.
 """
 
 from __future__ import annotations

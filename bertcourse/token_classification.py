@@ -37,6 +37,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 from transformers import DataCollatorForTokenClassification, EvalPrediction, Trainer, TrainingArguments
 
 from bertcourse.course.profiles import recipe_for
+from bertcourse.training import FinetuneSettings, length_sorted_batches
 
 # Written out for the learner in notebook 05_ner's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
@@ -45,7 +46,6 @@ SAVED_IN_NOTEBOOK = dict.fromkeys((
     "align_labels_with_tokens",
     "tokenize_and_align_labels",
 ), "05_ner")
-from bertcourse.training import FinetuneSettings, length_sorted_batches
 
 IGNORE_INDEX = -100  # positions with this label are skipped by PyTorch's cross-entropy loss
 

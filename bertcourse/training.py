@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
+from transformers import DataCollatorWithPadding, EvalPrediction, Trainer, TrainingArguments
 
 # Written out for the learner in notebook 04_finetuning's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
@@ -30,7 +31,6 @@ from sklearn.metrics import accuracy_score, f1_score
 SAVED_IN_NOTEBOOK = dict.fromkeys((
     "training_arguments",
 ), "04_finetuning")
-from transformers import DataCollatorWithPadding, EvalPrediction, Trainer, TrainingArguments
 
 
 @dataclass(frozen=True, kw_only=True)

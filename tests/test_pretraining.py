@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+from collections import Counter
 
 import pytest
 import torch
@@ -12,21 +14,10 @@ from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassificatio
 
 from bertcourse.course import formats
 from bertcourse.course.paths import shipped_data_dir
-from bertcourse.pretrain_loop import (
-    CHECKPOINT,
-    baselines,
-    bert_config,
-    evaluate,
-    fill_mask,
-    has_checkpoint,
-    make_accelerator,
-    make_batch,
-    make_eval_batches,
-    save_pretrained_checkpoint,
-    settings_for,
-    tokenize_documents,
-    train,
-)
+from bertcourse.pretrain_checkpoints import CHECKPOINT, has_checkpoint, save_pretrained_checkpoint
+from bertcourse.pretrain_data import make_batch, make_eval_batches, tokenize_documents
+from bertcourse.pretrain_loop import baselines, bert_config, evaluate, fill_mask, make_accelerator, train
+from bertcourse.pretrain_settings import settings_for
 from bertcourse.pretraining import (
     IS_NEXT,
     NOT_NEXT,
@@ -148,10 +139,28 @@ def test_eval_baselines(tokenizer, token_docs):
     batches = make_eval_batches(token_docs, tokenizer, 64, batch_size=16)
     assert [b["labels"].tolist() for b in batches] == \
         [b["labels"].tolist() for b in make_eval_batches(token_docs, tokenizer, 64, batch_size=16)]
+    # the context-free baselines, recomputed by hand from the training counts and the held-out labels
+    counts = Counter(token for document in token_docs for sentence in document for token in sentence)
+    labels = torch.cat([b["labels"][b["labels"] != -100] for b in batches])
+    top = counts.most_common(1)[0][0]
+    total = sum(counts.values()) + len(tokenizer)
+    nsp = torch.cat([b["next_sentence_label"] for b in batches]).float().mean().item()
     reference = baselines(token_docs, batches, len(tokenizer))
-    assert 0 < reference["mlm_accuracy"] < 0.3 and reference["nsp_accuracy"] >= 0.5
-    scores = evaluate(tiny_model(tokenizer), batches)
-    assert scores["masked_tokens"] > 0 and 0 <= scores["mlm_accuracy"] <= 1
+    assert reference["most_frequent_token"] == top
+    assert reference["mlm_accuracy"] == pytest.approx((labels == top).float().mean().item())
+    assert reference["mlm_loss"] == pytest.approx(-torch.log((torch.tensor([counts[t] for t in labels.tolist()],
+                                                                             dtype=torch.float64) + 1) / total).mean().item())
+    assert reference["nsp_accuracy"] == pytest.approx(max(nsp, 1 - nsp)) and reference["nsp_loss"] == pytest.approx(math.log(2))
+    # the model's scores equal the stock BertForPreTraining forward, which scores every position
+    model = tiny_model(tokenizer).eval()
+    scores = evaluate(model, batches)
+    with torch.no_grad():
+        outputs = [model(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
+                         token_type_ids=b["token_type_ids"]) for b in batches]
+    logits = torch.cat([o.prediction_logits[b["labels"] != -100] for o, b in zip(outputs, batches, strict=True)])
+    assert scores["masked_tokens"] == len(labels)
+    assert scores["mlm_accuracy"] == pytest.approx((logits.argmax(-1) == labels).float().mean().item())
+    assert scores["mlm_loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-4)
 
 
 def test_training_resumes_exactly_where_it_stopped(tokenizer, token_docs, tmp_path):

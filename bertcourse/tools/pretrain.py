@@ -30,7 +30,7 @@ EXIT_INTERRUPTED = 130
 
 def register(subparsers: Any) -> None:
     """Add the `pretrain` sub-command to `bertcourse`'s parser."""
-    from bertcourse.pretrain_loop import MODEL_PRESETS
+    from bertcourse.pretrain_settings import MODEL_PRESETS
 
     parser = subparsers.add_parser(
         "pretrain", help="pretrain a small BERT with MLM + NSP (notebook 03's pipeline)",
@@ -102,7 +102,8 @@ def _with_validation(train: list, validation: list) -> tuple[list, list]:
 
 
 def _settings(args: argparse.Namespace, profile: str, output: Path) -> Any:
-    from bertcourse.pretrain_loop import CHECKPOINT, PretrainSettings, has_checkpoint, settings_for
+    from bertcourse.pretrain_checkpoints import CHECKPOINT, has_checkpoint
+    from bertcourse.pretrain_settings import PretrainSettings, settings_for
 
     overrides = {"model_size": args.model_size, "vocab_size": args.vocab_size, "max_length": args.max_length,
                  "batch_size": args.batch_size, "learning_rate": args.learning_rate, "minutes": args.minutes,
@@ -133,18 +134,9 @@ def run(args: argparse.Namespace) -> int:
     from bertcourse.course.profiles import active_profile, use_profile
     from bertcourse.course.startup import quiet_libraries
     from bertcourse.model_specs import count_parameters
-    from bertcourse.pretrain_loop import (
-        CHECKPOINT,
-        baselines,
-        bert_config,
-        evaluate,
-        has_checkpoint,
-        make_accelerator,
-        make_eval_batches,
-        save_pretrained_checkpoint,
-        tokenize_documents,
-        train,
-    )
+    from bertcourse.pretrain_checkpoints import CHECKPOINT, has_checkpoint, save_pretrained_checkpoint
+    from bertcourse.pretrain_data import make_eval_batches, tokenize_documents
+    from bertcourse.pretrain_loop import baselines, bert_config, evaluate, make_accelerator, train
     from bertcourse.tokenization import train_wordpiece
 
     quiet_libraries()
