@@ -240,6 +240,7 @@ def test_committed_demo_exports_match_the_current_banks():
 def test_cli_export_needs_a_name_once(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "p.sqlite"))
     monkeypatch.chdir(tmp_path)
+    ProgressStore().learner_id()  # as opening a first quiz does
     assert cli("progress", "export") == 2
     assert "--name" in capsys.readouterr().err
     assert cli("progress", "export", "--name", "Zoë Ünal") == 0

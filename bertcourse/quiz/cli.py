@@ -7,12 +7,15 @@ takes the parsed arguments and returns the process exit code.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from bertcourse.errors import CourseError
+
 from .export import write_export
 from .report import build_report
-from .store import ProgressStore
+from .store import ProgressError, ProgressStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,21 +36,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    store = ProgressStore()
+    """Export reads the database without changing it (a read-only or damaged file is
+    reported, never replaced); only a new --name is written, and only if that works."""
     given = (args.name or "").strip()
     if len(given) > 100:
         print("error: --name is limited to 100 characters.", file=sys.stderr)
         return 2
-    if given:
-        store.set_learner_name(given)
-    name = store.learner_name()
-    if not name:
-        print("error: give your name once with --name \"Your Name\" so your instructor knows whose "
-              "file it is.", file=sys.stderr)
+    try:
+        store = ProgressStore(read_only=True)
+        name = given or store.learner_name()
+        if not name:
+            print("error: give your name once with --name \"Your Name\" so your instructor knows "
+                  "whose file it is.", file=sys.stderr)
+            return 2
+        if given and given != store.learner_name():
+            _remember_name(store.path, given)
+        path = write_export(store, name, args.out)
+        count = len(json.loads(path.read_text(encoding="utf-8"))["attempts"])
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    path = write_export(store, name, args.out)
-    print(f"Wrote {len(store.attempts())} answers by {name} to {path}")
+    print(f"Wrote {count} answers by {name} to {path}")
     return 0
+
+
+def _remember_name(path: Path, name: str) -> None:
+    """Store --name for next time; a database that cannot be written keeps the old name."""
+    try:
+        writer = ProgressStore(path)
+        writer.set_learner_name(name)
+        writer.close()
+    except ProgressError as error:
+        print(f"note: could not remember your name for next time ({error.problem})", file=sys.stderr)
 
 
 def report_command(args: argparse.Namespace) -> int:
