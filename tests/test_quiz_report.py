@@ -173,6 +173,18 @@ def test_forged_flags_are_regraded_and_odd_answers_ignored(class_dir):
     ]
 
 
+def test_a_huge_number_in_an_export_is_a_wrong_answer(class_dir, capsys, tmp_path):
+    """Issue 15, item 5: one {"value": "1e4301"} crashed the whole report (ValueError)."""
+    document = json.loads((class_dir / "ada.json").read_text())
+    for attempt in document["attempts"]:
+        if attempt["question"] == "base_layers":
+            attempt["response"] = {"value": "1e4301"}
+    (class_dir / "ada.json").write_text(json.dumps(document))
+    assert cli("progress", "report", str(class_dir), "--out", str(tmp_path / "out")) == 0
+    report = build_report(class_dir)
+    assert next(row for row in report.score_rows() if row[0] == "Ada")[-1] == "2/80"
+
+
 def test_duplicate_learner_keeps_the_newer_export(class_dir):
     older = json.loads((class_dir / "ben.json").read_text())
     older["exported_at"] = "2020-01-01T00:00:00+00:00"
