@@ -318,3 +318,37 @@ def test_cli_report(class_dir, tmp_path, capsys):
     only_bad.mkdir()
     write(only_bad, "x.json", "nope")
     assert cli("progress", "report", str(only_bad), "--out", str(tmp_path / "out2")) == 1
+
+
+def test_cli_bad_paths_are_short_errors(class_dir, tmp_path, monkeypatch, capsys):
+    """Issue 15, item 7: each of these gave a Python traceback."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    assert cli("progress", "report", str(class_dir), "--out", str(a_file)) == 2
+    assert "cannot write the report" in capsys.readouterr().err
+    assert cli("progress", "report", str(class_dir), "--out", str(a_file / "sub")) == 2
+    assert "cannot write the report" in capsys.readouterr().err
+
+    def unreadable(path):  # root reads any folder, so the refusal is raised where it happens
+        raise PermissionError(13, "Permission denied", str(path))
+    with monkeypatch.context() as patch:
+        patch.setattr(report_module.os, "scandir", unreadable)
+        assert cli("progress", "report", str(class_dir), "--out", str(tmp_path / "out")) == 2
+    assert "cannot read the folder" in capsys.readouterr().err
+
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "p.sqlite"))
+    ProgressStore().learner_id()
+    folder = tmp_path / "hand-in"
+    folder.mkdir()
+    assert cli("progress", "export", "--name", "Ada", "--out", str(folder)) == 0  # a folder: file inside
+    assert (folder / "bertcourse-progress-ada.json").is_file()
+    capsys.readouterr()
+    assert cli("progress", "export", "--out", str(a_file / "x.json")) == 2
+    assert "Cannot write the export" in capsys.readouterr().err
+
+
+def test_a_byte_order_mark_is_accepted(class_dir):
+    """Issue 15, item 7: an editor's UTF-8 BOM made a good export "not valid JSON"."""
+    (class_dir / "ada.json").write_bytes(b"\xef\xbb\xbf" + (class_dir / "ada.json").read_bytes())
+    report = build_report(class_dir)
+    assert report.skipped == [] and len(report.learners) == 3

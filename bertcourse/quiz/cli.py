@@ -74,8 +74,17 @@ def report_command(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
         print(f"error: {args.dir} is not a folder.", file=sys.stderr)
         return 2
-    report = build_report(args.dir)
+    try:
+        report = build_report(args.dir)
+    except OSError as error:
+        print(f"error: cannot read the folder {args.dir} ({error.strerror or error}).", file=sys.stderr)
+        return 2
     print(report.to_text())
-    written = report.write(args.out)
+    try:
+        written = report.write(args.out)
+    except OSError as error:
+        print(f"error: cannot write the report to {args.out} ({error.strerror or error}); give --out "
+              "a folder you can write to.", file=sys.stderr)
+        return 2
     print(f"\nWrote {', '.join(p.name for p in written)} to {args.out}")
     return 0 if report.learners else 1

@@ -239,7 +239,7 @@ def _parse(path: Path) -> tuple[dict[str, Any] | None, str | None]:
             data = handle.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
             return None, "is too large"
-        document = json.loads(data.decode("utf-8"))
+        document = json.loads(data.decode("utf-8-sig"))  # an editor's byte order mark is fine
     except OSError as error:
         return None, f"cannot be read ({error.strerror})"
     except UnicodeDecodeError:
