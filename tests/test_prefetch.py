@@ -482,7 +482,7 @@ def test_an_unreachable_hub_fails_at_once_and_names_the_fix(
     network that does not reach the hub."""
     import huggingface_hub.constants
 
-    from bertcourse import cli
+    from bertcourse.tools import cli
 
     fetched = []
     monkeypatch.setattr(HubSource, "fetch_model", lambda self, entry, dest: fetched.append(entry.key))

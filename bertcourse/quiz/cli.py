@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 from .export import write_export
 from .report import build_report

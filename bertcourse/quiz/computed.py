@@ -29,7 +29,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def _course_token_counts(*, sentence: str) -> tuple[float, ...]:
     vocabulary), so one count serves all; it is taken from the offline MiniLM tokenizer."""
     from transformers import AutoTokenizer
 
-    from bertcourse.minilm import verified_model_dir
+    from bertcourse.course.minilm import verified_model_dir
     return (token_count(AutoTokenizer.from_pretrained(verified_model_dir()), sentence=sentence),)
 
 
@@ -127,7 +127,7 @@ def _course_parameter_counts() -> tuple[float, ...]:
     """The configs the notebooks hand over: the encoder that serves bert-base-uncased
     (MiniLM on the laptop profile, BERT-Base on gpu), and the distilled student that keeps
     every other layer of it. Which of them a learner had is not in the export, so any counts."""
-    from bertcourse.minilm import verified_model_dir
+    from bertcourse.course.minilm import verified_model_dir
     from bertcourse.model_specs import bert_config
     minilm = json.loads((verified_model_dir() / "config.json").read_text(encoding="utf-8"))
     configs = [SimpleNamespace(**minilm), bert_config("base")]

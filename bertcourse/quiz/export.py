@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bertcourse.errors import CourseError
+from bertcourse.course.errors import CourseError
 
 from .schema import SchemaCheck
 from .store import ProgressStore
