@@ -47,3 +47,12 @@ def test_gpu_profile_lists_missing_local_copies(monkeypatch: pytest.MonkeyPatch,
     assert checks["gpu model bert-base-uncased"].status == "PASS"
     assert checks["gpu model bert-base-cased"].status == "WARN"
     assert "bertcourse prefetch" in checks["gpu model bert-base-cased"].fix
+
+
+def test_doctor_fails_on_invalid_model_overrides(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15, item 14: doctor said 0 failed although every model load then failed."""
+    monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", "bert-base-uncased=no-such-model")
+    assert cli.main(["doctor"]) == 1
+    table = capsys.readouterr().out
+    assert "BERTCOURSE_MODEL_OVERRIDES" in table and "-> write KEY=REPLACEMENT" in table and " 1 failed" in table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,74 @@ def test_empty_corpus_is_an_error(tmp_path: Path) -> None:
 def test_duplicate_label_names_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match="lists a label twice"):
         formats.read_labels(write(tmp_path / "labels.txt", "O\nB-PER\nO\n"))
+
+
+# -- damaged and unusual files (issue 15, items 12 and 13) ------------------------------------
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+@pytest.mark.parametrize(("name", "content", "line"), [
+    ("train.jsonl", b'{"text": "fine", "label": 0}\n{"text": "caf\xe9", "label": 0}\n', 2),  # Latin-1
+    ("train.jsonl", '{"text": "fine", "label": 0}\n'.encode("utf-16"), 1),
+    ("train.conll", b"Paris B-LOC\n\nna\xefve O\n", 3),
+    ("labels.txt", b"joy\nsadness\nna\xefve\n", 3),
+    ("train.jsonl.gz", gz(b'{"text": "fine", "label": 0}\n{"text": "caf\xe9", "label": 0}\n'), 2),
+])
+def test_text_that_is_not_utf8_names_file_and_line(tmp_path: Path, name: str, content: bytes, line: int) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError, match=rf"{re.escape(name)}, line {line}: not UTF-8 text") as raised:
+        read_any(path)
+    assert "UTF-8" in raised.value.fix
+
+
+def read_any(path: Path) -> object:
+    if path.name.startswith("labels"):
+        return formats.read_labels(path)
+    if ".conll" in path.name:
+        return formats.read_token_classification(path, ["O", "B-LOC"])
+    return formats.read_text_classification(path, LABELS)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bad crc", "plain text"])
+def test_damaged_gzip_is_a_short_error(tmp_path: Path, damage: str) -> None:
+    text = "".join(f"Sentence number {i} of a corpus.\n" for i in range(2000)).encode()
+    packed = gz(text)
+    content = {"truncated": packed[: len(packed) // 2],
+               "bad crc": packed[:-8] + bytes(4) + packed[-4:],
+               "plain text": text}[damage]
+    path = tmp_path / "train.txt.gz"
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError, match=r"train.txt.gz, line \d+: .*gzip") as raised:
+        formats.read_documents(path)
+    assert "gzip -t" in raised.value.fix
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n\t\n"])
+@pytest.mark.parametrize("name", ["train.jsonl", "train.conll"])
+def test_empty_data_files_are_named(tmp_path: Path, name: str, content: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DataFormatError, match=rf"{name} holds no examples"):
+        read_any(path)
+
+
+def test_byte_order_marks_are_stripped(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes("\ufeffsadness\njoy\n".encode())
+    assert formats.read_labels(labels) == ["sadness", "joy"]
+    conll = tmp_path / "train.conll"
+    conll.write_bytes("\ufeff-DOCSTART- -X- O O\n\nParis NNP B-LOC\n".encode())
+    assert formats.read_token_classification(conll, ["O", "B-LOC"]) == [{"tokens": ["Paris"], "ner_tags": [1]}]
+    jsonl = tmp_path / "train.jsonl"
+    jsonl.write_bytes('\ufeff{"text": "fine", "label": "joy"}\n'.encode())
+    assert formats.read_text_classification(jsonl, LABELS)[0]["text"] == "fine"
+
+
+def test_mixed_conll_column_counts_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "train.conll"
+    path.write_text("Paris NNP B-LOC\nis VBZ O\n\nRome B-LOC\n")
+    with pytest.raises(DataFormatError, match="train.conll, line 4: 2 columns, but line 1 has 3"):
+        formats.read_token_classification(path, ["O", "B-LOC"])

@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
 from bertcourse.course import minilm, profiles, resources
 from bertcourse.course.errors import CourseError, ResourceUnavailable
@@ -41,7 +43,7 @@ def source_dir(tmp_path: Path) -> Path:
     model = root / "models" / "bert-base-uncased"
     model.mkdir(parents=True)
     (model / "config.json").write_text('{"model_type": "bert"}')
-    (model / "model.safetensors").write_bytes(b"\0" * 50_000)
+    save_file({"embeddings": np.zeros((100, 125), dtype=np.float32)}, model / "model.safetensors")
     (model / "vocab.txt").write_text("[PAD]\n[UNK]\nhello\n")
     emotion = root / "data" / "emotion"
     emotion.mkdir(parents=True)
@@ -108,13 +110,13 @@ def test_prefetch_writes_the_layout_the_course_reads_with_a_manifest_and_the_exp
     assert _status(results) == {key: "fetched" for key in ITEMS}
     printed = capsys.readouterr().out
     assert f"export BERTCOURSE_MODEL_DIR={out / 'models'} BERTCOURSE_DATA_DIR={out / 'data'}" in printed
-    assert "50.0 kB" in printed  # sizes are shown
+    assert "50.1 kB" in printed  # sizes are shown (the model: 50,128 bytes)
 
     manifest = json.loads((out / "data" / "emotion" / MANIFEST).read_text())
     assert set(manifest["files"]) == {"labels.txt", "train.jsonl", "validation.jsonl"}
     for name, row in manifest["files"].items():
         assert row["sha256"] == minilm.sha256_of(out / "data" / "emotion" / name)
-    assert (out / "models" / "bert-base-uncased" / "model.safetensors").stat().st_size == 50_000
+    assert (out / "models" / "bert-base-uncased" / "model.safetensors").stat().st_size == 50_088
     assert _leftovers(out) == []
 
     monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(out / "data"))
@@ -355,3 +357,139 @@ def test_sources_say_when_they_have_no_copy(tmp_path: Path) -> None:
         HubSource().fetch_dataset(DATASETS["pubmed"], tmp_path)
     with pytest.raises(NotInSource, match="no emotion/"):
         FolderSource(tmp_path).fetch_dataset(DATASETS["emotion"], tmp_path / "dest")
+
+
+# -- what a source, a manifest or the network may not be trusted with (issue 15, items 8-11) ----
+
+def _stick(source_dir: Path, tmp_path: Path) -> Path:
+    """An earlier prefetch (with manifests) of the model and emotion, as on a USB stick."""
+    stick = tmp_path / "usb-stick"
+    results = prefetch.prefetch(stick, FolderSource(source_dir), ["bert-base-uncased", "emotion"])
+    assert _status(results) == {"bert-base-uncased": "fetched", "emotion": "fetched"}
+    return stick
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("manifest", [None, "not json", '{"files": []}', '{"files": {}}', '"files"'])
+def test_a_changed_copy_is_refused_whatever_its_manifest_says(
+        source_dir: Path, tmp_path: Path, manifest: str | None) -> None:
+    """Item 8: with the source manifest missing, unreadable or empty, the hash check was skipped:
+    a truncated model.safetensors was accepted, got a fresh manifest and "verified"."""
+    stick = _stick(source_dir, tmp_path)
+    model = stick / "models" / "bert-base-uncased"
+    _truncate(model / "model.safetensors")
+    if manifest is None:
+        (model / MANIFEST).unlink()
+    else:
+        (model / MANIFEST).write_text(manifest)
+    out = tmp_path / "class"
+    [result] = prefetch.prefetch(out, FolderSource(stick), ["bert-base-uncased"])
+    assert result.status == "failed"
+    assert ("model.safetensors" in result.detail) if manifest is None else ("manifest" in result.detail)
+    assert not (out / "models" / "bert-base-uncased").exists()
+
+
+def test_a_file_the_source_manifest_does_not_list_is_refused(source_dir: Path, tmp_path: Path) -> None:
+    stick = _stick(source_dir, tmp_path)
+    (stick / "data" / "emotion" / "labels.txt").write_text("joy\n")  # relisted nowhere
+    manifest = json.loads((stick / "data" / "emotion" / MANIFEST).read_text())
+    del manifest["files"]["labels.txt"]
+    (stick / "data" / "emotion" / MANIFEST).write_text(json.dumps(manifest))
+    [result] = prefetch.prefetch(tmp_path / "class", FolderSource(stick), ["emotion"])
+    assert result.status == "failed" and "labels.txt" in result.detail and "manifest" in result.detail
+
+
+def test_a_bare_source_is_checked_by_loading_what_it_holds(source_dir: Path, tmp_path: Path) -> None:
+    """Item 8: a bare folder (no manifest) with a truncated 2 MB model.safetensors was accepted
+    because model validation only checked that the files existed."""
+    model = source_dir / "models" / "bert-base-uncased"
+    save_file({"embeddings": np.zeros((1000, 500), dtype=np.float32)}, model / "model.safetensors")
+    _truncate(model / "model.safetensors")
+    [result] = prefetch.prefetch(tmp_path / "a", FolderSource(source_dir), ["bert-base-uncased"])
+    assert result.status == "failed" and "model.safetensors" in result.detail
+    save_file({"embeddings": np.zeros((1000, 500), dtype=np.float32)}, model / "model.safetensors")
+    (model / "config.json").write_text("{not json")
+    [result] = prefetch.prefetch(tmp_path / "b", FolderSource(source_dir), ["bert-base-uncased"])
+    assert result.status == "failed" and "config.json" in result.detail
+    (model / "config.json").write_text('{"model_type": "bert"}')
+    [result] = prefetch.prefetch(tmp_path / "c", FolderSource(source_dir), ["bert-base-uncased"])
+    assert result.status == "fetched", result.detail
+
+
+@pytest.mark.parametrize("where", ["models/bert-base-uncased/notes.txt", "data/emotion/labels.txt"])
+def test_symlinks_out_of_the_source_are_never_followed(source_dir: Path, tmp_path: Path, where: str) -> None:
+    """Item 9: `ln -s /etc/shadow SRC/models/bert-base-uncased/notes.txt` copied the secret."""
+    secret = tmp_path / "secret"
+    secret.write_text("root:$6$secret\n")
+    link = source_dir / where
+    link.unlink(missing_ok=True)
+    link.symlink_to(secret)
+    out = tmp_path / "class"
+    key = where.split("/")[1]
+    [result] = prefetch.prefetch(out, FolderSource(source_dir), [key])
+    assert result.status == "failed" and "symbolic link" in result.detail
+    assert not any("secret" in p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(("manifest", "problem"), [
+    ('{"files": []}', "malformed manifest"),
+    ('"a bare string"', "malformed manifest"),
+    ('{"files": {"labels.txt": {"bytes": "many", "sha256": "00"}}}', "malformed manifest"),
+    ('{"files": {}}', "manifest lists no files"),
+    (None, "not in the manifest: extra.txt"),
+])
+def test_check_reports_malformed_manifests_and_unlisted_files(
+        source_dir: Path, tmp_path: Path, manifest: str | None, problem: str) -> None:
+    """Item 10: these crashed --check (AttributeError, ValueError, TypeError) or, for an empty
+    manifest and unlisted extra files, called the folder "verified"."""
+    out = tmp_path / "copies"
+    prefetch.prefetch(out, FolderSource(source_dir), ["emotion"])
+    folder = out / "data" / "emotion"
+    if manifest is None:
+        (folder / "extra.txt").write_text("who put this here?")
+    else:
+        (folder / MANIFEST).write_text(manifest)
+    [result] = prefetch.prefetch(out, None, ["emotion"], check=True)
+    assert result.status == "corrupt" and problem in result.detail
+
+
+def test_check_changes_nothing_so_a_read_only_copy_can_be_checked(source_dir: Path, tmp_path: Path) -> None:
+    """Item 10: --check took a lock file in the folder, a PermissionError on a read-only USB
+    stick. As root (who may write anyway) the test shows that nothing is written."""
+    out = tmp_path / "copies"
+    prefetch.prefetch(out, FolderSource(source_dir), ["emotion"])
+    (out / ".prefetch.lock").unlink()
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    for folder in [out, *(p for p in out.rglob("*") if p.is_dir())]:
+        folder.chmod(0o555)
+    try:
+        assert _cli("prefetch", "--check", "--out", str(out), "--only", "emotion") == 0
+    finally:
+        for folder in [out, *(p for p in out.rglob("*") if p.is_dir())]:
+            folder.chmod(0o755)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert _cli("prefetch", "--check", "--out", str(tmp_path / "nowhere"), "--only", "emotion") == 1
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_an_unreachable_hub_fails_at_once_and_names_the_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Item 11: each item retried for ~30 s (~5 minutes in all) with noisy output. One check
+    up front now: HF_HUB_OFFLINE (set for the tests), then a closed port standing in for a
+    network that does not reach the hub."""
+    import huggingface_hub.constants
+
+    from bertcourse.tools import cli
+
+    fetched = []
+    monkeypatch.setattr(HubSource, "fetch_model", lambda self, entry, dest: fetched.append(entry.key))
+    for offline in (True, False):
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", offline)
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens
+        assert cli.main(["prefetch", "--out", str(tmp_path / "copies")]) == 2
+        err = capsys.readouterr().err
+        assert "cannot reach the Hugging Face hub" in err and "--from DIR" in err
+        assert fetched == [] and not (tmp_path / "copies").exists()

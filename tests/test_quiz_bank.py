@@ -60,6 +60,12 @@ def test_seal_round_trip_and_wrong_place_fails():
         keys.unseal(SALT, "q", "a", "Base has 12 layers.")
 
 
+def test_answers_beyond_the_graded_range_are_refused_when_authoring():
+    entry = {"id": "far", "type": "numeric", "text": "t", "hint": "h", "answer": "1" + "0" * 20, "tolerance": 0, "step": 1}
+    with pytest.raises(AuthoringError, match="beyond what grading accepts"):
+        hash_entry("00" * 16, entry)
+
+
 @pytest.mark.parametrize(("answer", "tolerance", "step", "expected"), [
     ("12", "0", "1", range(12, 13)),
     ("340", "10", "1", range(330, 351)),

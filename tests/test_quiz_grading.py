@@ -116,6 +116,15 @@ def test_computed_questions_grade_against_the_live_value(bank):
         grade(exact, {"value": "14"})
 
 
+@pytest.mark.parametrize("typed", ["1e4301", "-1e5000", "1e999999", "9" * 5000, "1e-999999"])
+@pytest.mark.parametrize("question", ["params", "ratio", "size"])
+def test_out_of_range_numbers_are_simply_wrong(bank, question, typed):
+    """Issue 15, item 5: 1e4301 made the grid index too long to turn into a key (ValueError)
+    and 1e999999 cost about a minute of CPU first; such numbers are wrong answers."""
+    result = grade(bank.question(question), {"value": typed}, expected=335.14)
+    assert not result.correct and result.verdict.startswith("✗ Incorrect")
+
+
 def test_describe_uses_choice_texts_in_a_stable_order(bank):
     described = describe(bank.question("many"), {"choices": ["d", "a"]})
     assert sorted(described.split("; ")) == ["A", "D"]

@@ -173,10 +173,63 @@ def test_forged_flags_are_regraded_and_odd_answers_ignored(class_dir):
     ]
 
 
+def test_a_huge_number_in_an_export_is_a_wrong_answer(class_dir, capsys, tmp_path):
+    """Issue 15, item 5: one {"value": "1e4301"} crashed the whole report (ValueError)."""
+    document = json.loads((class_dir / "ada.json").read_text())
+    for attempt in document["attempts"]:
+        if attempt["question"] == "base_layers":
+            attempt["response"] = {"value": "1e4301"}
+    (class_dir / "ada.json").write_text(json.dumps(document))
+    assert cli("progress", "report", str(class_dir), "--out", str(tmp_path / "out")) == 0
+    report = build_report(class_dir)
+    assert next(row for row in report.score_rows() if row[0] == "Ada")[-1] == "2/80"
+
+
+def add_attempts(path: Path, *attempts: tuple[str, str, str, bool]) -> None:
+    """Append (notebook, question, typed value, claimed correct flag) to an export."""
+    document = json.loads(path.read_text())
+    document["attempts"] += [{"notebook": nb, "question": q, "response": {"value": value}, "correct": flag,
+                              "credit": float(flag), "answered_at": "2024-05-01T10:00:00+00:00"}
+                             for nb, q, value, flag in attempts]
+    path.write_text(json.dumps(document))
+
+
+def test_computed_answers_are_regraded_against_the_courses_models(class_dir):
+    """Issue 15, item 6: a computed answer's correct flag was taken as submitted, so "999999"
+    counted as correct. The values the course's own models give are checked instead."""
+    add_attempts(class_dir / "ada.json",
+                 ("01_tokenization", "count_tokens", "999999", True),
+                 ("01_tokenization", "count_tokens", "16", False),  # right, flag tampered down
+                 ("02_architecture", "config_parameters", "999999", True),
+                 ("02_architecture", "config_parameters", "22.7", True),   # MiniLM (laptop profile)
+                 ("02_architecture", "config_parameters", "109.5", True),  # BERT-Base (gpu profile)
+                 ("07_distillation", "student_parameters", "999999", True),
+                 ("07_distillation", "student_parameters", "67", True))    # half of BERT-Base
+    report = build_report(class_dir)
+    ada = next(learner for learner in report.learners if learner.name == "Ada")
+    assert [ok for ok, _ in ada.tries[("01_tokenization", "count_tokens")]] == [False, True]
+    assert [ok for ok, _ in ada.tries[("02_architecture", "config_parameters")]] == [False, True, True]
+    assert [ok for ok, _ in ada.tries[("07_distillation", "student_parameters")]] == [False, True]
+    assert "ada.json: 4 answer(s) were re-graded: the file's correct flag was wrong" in report.notes
+
+
+def test_two_different_exports_claiming_one_learner_are_both_kept(class_dir):
+    """Issue 15, item 6: an export reusing Ben's id with exported_at in year 9999 replaced
+    Ben's real submission. Neither is more trustworthy, so both are shown and flagged."""
+    forged = json.loads((class_dir / "ada.json").read_text())
+    forged["learner"] = json.loads((class_dir / "ben.json").read_text())["learner"] | {"name": "Ben"}
+    forged["exported_at"] = "9999-12-31T23:59:59+00:00"
+    (class_dir / "zz-forged.json").write_text(json.dumps(forged))
+    report = build_report(class_dir)
+    assert report.skipped == []
+    assert sorted(row[0] for row in report.score_rows()) == ["Ada", "Ben (ben.json)", "Ben (zz-forged.json)", "Cy"]
+    assert any("ben.json and zz-forged.json claim the same learner" in note for note in report.notes)
+
+
 def test_duplicate_learner_keeps_the_newer_export(class_dir):
     older = json.loads((class_dir / "ben.json").read_text())
     older["exported_at"] = "2020-01-01T00:00:00+00:00"
-    older["attempts"] = older["attempts"][:1]
+    older["attempts"] = older["attempts"][:1]  # answers are append-only: a re-export extends it
     (class_dir / "ben-old.json").write_text(json.dumps(older))
     report = build_report(class_dir)
     assert [(s.file, s.reason) for s in report.skipped] == [
@@ -240,6 +293,7 @@ def test_committed_demo_exports_match_the_current_banks():
 def test_cli_export_needs_a_name_once(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "p.sqlite"))
     monkeypatch.chdir(tmp_path)
+    ProgressStore().learner_id()  # as opening a first quiz does
     assert cli("progress", "export") == 2
     assert "--name" in capsys.readouterr().err
     assert cli("progress", "export", "--name", "Zoë Ünal") == 0
@@ -264,3 +318,37 @@ def test_cli_report(class_dir, tmp_path, capsys):
     only_bad.mkdir()
     write(only_bad, "x.json", "nope")
     assert cli("progress", "report", str(only_bad), "--out", str(tmp_path / "out2")) == 1
+
+
+def test_cli_bad_paths_are_short_errors(class_dir, tmp_path, monkeypatch, capsys):
+    """Issue 15, item 7: each of these gave a Python traceback."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    assert cli("progress", "report", str(class_dir), "--out", str(a_file)) == 2
+    assert "cannot write the report" in capsys.readouterr().err
+    assert cli("progress", "report", str(class_dir), "--out", str(a_file / "sub")) == 2
+    assert "cannot write the report" in capsys.readouterr().err
+
+    def unreadable(path):  # root reads any folder, so the refusal is raised where it happens
+        raise PermissionError(13, "Permission denied", str(path))
+    with monkeypatch.context() as patch:
+        patch.setattr(report_module.os, "scandir", unreadable)
+        assert cli("progress", "report", str(class_dir), "--out", str(tmp_path / "out")) == 2
+    assert "cannot read the folder" in capsys.readouterr().err
+
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "p.sqlite"))
+    ProgressStore().learner_id()
+    folder = tmp_path / "hand-in"
+    folder.mkdir()
+    assert cli("progress", "export", "--name", "Ada", "--out", str(folder)) == 0  # a folder: file inside
+    assert (folder / "bertcourse-progress-ada.json").is_file()
+    capsys.readouterr()
+    assert cli("progress", "export", "--out", str(a_file / "x.json")) == 2
+    assert "Cannot write the export" in capsys.readouterr().err
+
+
+def test_a_byte_order_mark_is_accepted(class_dir):
+    """Issue 15, item 7: an editor's UTF-8 BOM made a good export "not valid JSON"."""
+    (class_dir / "ada.json").write_bytes(b"\xef\xbb\xbf" + (class_dir / "ada.json").read_bytes())
+    report = build_report(class_dir)
+    assert report.skipped == [] and len(report.learners) == 3

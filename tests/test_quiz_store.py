@@ -3,7 +3,9 @@ a killed one), concurrent writers, and recovery from broken files."""
 
 from __future__ import annotations
 
+import argparse
 import html
+import json
 import multiprocessing
 import os
 import re
@@ -15,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from bertcourse.quiz import store as store_module
 from bertcourse.quiz.bank import load_bank
-from bertcourse.quiz.store import ProgressStore, ProgressWarning, default_path
+from bertcourse.quiz.cli import register
+from bertcourse.quiz.store import ProgressError, ProgressStore, ProgressWarning, default_path
 from bertcourse.quiz.widget import QuizView
 
 
@@ -25,6 +29,14 @@ def db(tmp_path, monkeypatch):
     path = tmp_path / "progress.sqlite"
     monkeypatch.setenv("BERTCOURSE_PROGRESS", str(path))
     return path
+
+
+def report_cli(*argv: str) -> int:
+    """`bertcourse progress ...` as the course's CLI runs it."""
+    parser = argparse.ArgumentParser(prog="bertcourse")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["progress", *argv])
+    return args.func(args)
 
 
 def record(store: ProgressStore, question: str = "q", correct: bool = True) -> None:
@@ -200,3 +212,208 @@ def test_quiz_opens_on_a_corrupt_database(db):
     view.questions[0].answer.value = view.questions[0].question.choices[0].id
     view.questions[0].check_button.click()
     assert "answered" in view.score.value and "1 of 14 answered" in view.score.value
+
+
+# -- states that must keep the file (issue 15) ------------------------------------------------
+
+FULL_DISK = textwrap.dedent("""
+    import os, resource, signal, sys
+    from bertcourse.quiz.bank import load_bank
+    from bertcourse.quiz.store import ProgressError, ProgressStore
+    from bertcourse.quiz.widget import QuizView
+
+    def fill_the_disk():
+        if os.environ["DISK"] == "tmpfs":  # a real 1 MB file system: write until it is full
+            try:
+                with open(os.path.join(os.path.dirname(os.environ["BERTCOURSE_PROGRESS"]), "filler"), "wb") as f:
+                    while True:
+                        f.write(bytes(4096))
+                        f.flush()
+            except OSError:
+                pass
+        else:
+            # Every write past the first 4 KiB of any file now fails (EFBIG) as writes do on a
+            # full disk: growing the 32 KiB -shm index fails first ("disk I/O error"), then any
+            # append to the -wal. Ignoring SIGXFSZ makes the write fail instead of the process.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+
+    if sys.argv[1] == "open":  # the disk is full when the quiz cell runs
+        fill_the_disk()
+        try:
+            QuizView(load_bank("00_start_here"), ProgressStore(), {})
+        except ProgressError as error:
+            print("ProgressError:", error)
+    else:  # the disk fills while a quiz is open; then the learner checks an answer
+        view = QuizView(load_bank("00_start_here"), ProgressStore(), {})
+        fill_the_disk()
+        layers = next(q for q in view.questions if q.question.id == "base_layers")
+        layers.text_field.value = "12" + " " * 20_000  # a big row, so the write cannot fit
+        layers.check_button.click()
+        print("feedback:", layers.feedback.value)
+""")
+
+
+@pytest.fixture(params=["rlimit", "tmpfs"])
+def small_disk(request, tmp_path):
+    """A progress database with 20 answers on a disk that can be filled: a real 1 MB tmpfs
+    when this process may mount one (root), and always the RLIMIT_FSIZE simulation, whose
+    failing writes reach SQLite through the same system calls as a full disk's."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if request.param == "tmpfs" and (os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True).returncode):
+        pytest.skip("mounting a 1 MB tmpfs needs root; the rlimit variant covers the same failure")
+    db = folder / "progress.sqlite"
+    store = ProgressStore(db)
+    for i in range(20):
+        record(store, f"q{i}")
+    store.close()
+    yield request.param, db
+    if request.param == "tmpfs":
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def count_answers(db: Path) -> int:
+    store = ProgressStore(db, read_only=True)
+    try:
+        return len(store.attempts())
+    finally:
+        store.close()
+
+
+def run_on_full_disk(kind: str, db: Path, step: str) -> str:
+    env = {**os.environ, "BERTCOURSE_PROGRESS": str(db), "DISK": kind}
+    ran = subprocess.run([sys.executable, "-c", FULL_DISK, step], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    (db.parent / "filler").unlink(missing_ok=True)  # space is freed again
+    return html.unescape(re.sub("<[^>]+>", "", ran.stdout))
+
+
+def test_full_disk_keeps_the_history_and_says_so(small_disk):
+    """Issue 15, item 1: opening a quiz on a full disk once renamed the intact database aside
+    ("disk I/O error" creating the -shm), then hit SQLITE_FULL raw, and after space was
+    freed opened an empty database. Now: a ProgressError naming the fix, and the file kept."""
+    kind, db = small_disk
+    shown = run_on_full_disk(kind, db, "open")
+    assert "ProgressError:" in shown and "free some disk space" in shown
+    assert not aside_files(db)
+    assert count_answers(db) == 20
+
+
+def test_answer_on_a_full_disk_is_refused_in_words(small_disk):
+    kind, db = small_disk
+    shown = run_on_full_disk(kind, db, "check")
+    assert "✓ Correct" in shown and "cannot be used right now" in shown
+    assert count_answers(db) == 20 and not aside_files(db)
+
+
+def test_database_from_a_newer_course_is_kept(db):
+    """Item 4: it was moved aside as "not a bertcourse progress database"."""
+    record(ProgressStore())
+    with sqlite3.connect(db) as con:
+        con.execute("PRAGMA user_version = 99")
+    with pytest.raises(ProgressError, match="newer version of bertcourse"):
+        ProgressStore()
+    assert not aside_files(db)
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM attempts").fetchone() == (1,)
+
+
+def test_a_long_write_lock_is_a_progress_error(db, monkeypatch):
+    """Item 4: another program holding the write lock past the busy timeout gave a raw
+    sqlite3.OperationalError (the timeout is shortened here; it is 15 s in use)."""
+    record(ProgressStore())
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    other = sqlite3.connect(db)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(ProgressError, match="locked"):
+            QuizView(load_bank("00_start_here"), ProgressStore(), {})
+    finally:
+        other.rollback()
+        other.close()
+    assert not aside_files(db) and count_answers(db) == 1
+
+
+def overwrite(db: Path, old: bytes, new: bytes) -> None:
+    data = db.read_bytes()
+    assert data.count(old) == 1 and len(old) == len(new)
+    db.write_bytes(data.replace(old, new))
+
+
+def test_damaged_rows_are_skipped_with_a_warning(db, tmp_path):
+    """Item 3: bytes overwritten inside two stored responses (the file stays valid SQLite)
+    crashed the quiz and the export with OperationalError (not UTF-8) or JSONDecodeError."""
+    store = ProgressStore()
+    store.set_learner_name("Ada")
+    for marker in ("1001", "1002", "12"):
+        store.record("00_start_here", "base_layers", {"value": marker}, False, 0.0)
+    store.close()
+    overwrite(db, b'"1001"', b'"\xff\xfe\xfd\xfc"')
+    overwrite(db, b'"1002"}', b'"1002",')
+    with pytest.warns(ProgressWarning, match="2 damaged answer"):
+        view = QuizView(load_bank("00_start_here"), ProgressStore(), {})
+    layers = next(q for q in view.questions if q.question.id == "base_layers")
+    assert layers.text_field.value == "12"
+    out = tmp_path / "export.json"
+    with pytest.warns(ProgressWarning, match="2 damaged answer"):
+        assert report_cli("export", "--out", str(out)) == 0
+    assert [a["response"] for a in json.loads(out.read_text())["attempts"]] == [{"value": "12"}]
+
+
+@pytest.fixture
+def read_only_database(db, monkeypatch):
+    """A progress database the current user may read but not write, in a writable folder.
+    As a normal user that is `chmod 444`; root writes through file modes, so there the
+    store's permission check answers "not writable" and every connection it opens for
+    writing is opened in SQLite's read-only mode, which fails writes with SQLITE_READONLY."""
+    store = ProgressStore()
+    store.set_learner_name("Ada")
+    learner = store.learner_id()
+    for i in range(3):
+        record(store, f"q{i}")
+    store.close()
+    if os.geteuid() != 0:
+        db.chmod(0o444)
+    else:
+        connect = sqlite3.connect
+        def read_only_connect(path, *args, uri=False, **kwargs):
+            if not uri:
+                path, uri = f"{Path(path).resolve().as_uri()}?mode=ro", True
+            return connect(path, *args, uri=uri, **kwargs)
+        monkeypatch.setattr(store_module.sqlite3, "connect", read_only_connect)
+        monkeypatch.setattr(store_module, "_writable", lambda path: path != db, raising=False)
+    yield learner
+    if db.exists():
+        db.chmod(0o644)
+
+
+def test_export_of_a_read_only_database_changes_nothing(db, read_only_database, tmp_path, capsys):
+    """Item 2: `progress export` renamed a read-only database aside and exported 0 answers
+    under a new learner id. Reading must never move, rename or create anything."""
+    before = sorted(p.name for p in db.parent.iterdir())
+    out = tmp_path.parent / f"{tmp_path.name}-hand-in" / "ada.json"
+    assert report_cli("export", "--out", str(out)) == 0
+    assert "Wrote 3 answers by Ada" in capsys.readouterr().out
+    document = json.loads(out.read_text())
+    assert document["learner"]["id"] == read_only_database and len(document["attempts"]) == 3
+    assert sorted(p.name for p in db.parent.iterdir()) == before
+    assert report_cli("export", "--name", "Ada L.", "--out", str(out)) == 0  # cannot remember it
+    assert "could not remember" in capsys.readouterr().err
+    assert json.loads(out.read_text())["learner"]["name"] == "Ada L."
+    assert sorted(p.name for p in db.parent.iterdir()) == before
+
+
+def test_quiz_on_a_read_only_database_keeps_it(db, read_only_database):
+    with pytest.raises(ProgressError, match="read-only"):
+        ProgressStore()
+    assert not aside_files(db) and count_answers(db) == 3
+
+
+def test_export_without_progress_creates_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "none" / "progress.sqlite"))
+    assert report_cli("export", "--name", "Ada", "--out", str(tmp_path / "x.json")) == 2
+    assert "No course progress found" in capsys.readouterr().err
+    assert sorted(tmp_path.iterdir()) == []

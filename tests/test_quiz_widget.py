@@ -97,6 +97,16 @@ def test_wrong_then_right_answer(bank, db):
     assert [(a.question, a.correct) for a in ProgressStore(db).attempts()] == [("pick", False), ("pick", True)]
 
 
+def test_a_huge_number_is_a_wrong_answer_not_a_crash(bank, db):
+    """Issue 15, item 5: the ValueError escaped the click handler: no feedback, nothing saved."""
+    view = view_of(bank, db)
+    layers = next(q for q in view.questions if q.question.id == "layers")
+    layers.text_field.value = "1e4301"
+    layers.check_button.click()
+    assert "✗ Incorrect" in layers.feedback.value
+    assert [(a.question, a.correct) for a in ProgressStore(db).attempts()] == [("layers", False)]
+
+
 def test_nothing_is_recorded_for_an_empty_or_invalid_answer(bank, db):
     view = view_of(bank, db)
     pick, layers = view.questions[0], view.questions[2]

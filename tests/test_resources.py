@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -144,6 +145,19 @@ def test_minilm_weights_are_verified_by_sha256(tmp_path: Path) -> None:
     (copy / "config.json").unlink()
     with pytest.raises(ResourceUnavailable, match="config.json is missing"):
         minilm.verify(copy, {"config.json": minilm.EXPECTED_SHA256["config.json"]})
+
+
+def test_a_changed_fast_tokenizer_file_is_caught(tmp_path: Path) -> None:
+    """Issue 15, item 14: the fast tokenizer loads tokenizer.json, not vocab.txt; a changed
+    tokenizer.json loaded silently with different ids."""
+    copy = tmp_path / "model"
+    shutil.copytree(minilm.package_model_dir(), copy)
+    tokenizer = json.loads((copy / "tokenizer.json").read_text())
+    tokenizer["model"]["vocab"]["hello"], tokenizer["model"]["vocab"]["world"] = (
+        tokenizer["model"]["vocab"]["world"], tokenizer["model"]["vocab"]["hello"])
+    (copy / "tokenizer.json").write_text(json.dumps(tokenizer))
+    with pytest.raises(IntegrityError, match="tokenizer.json does not match its sha256"):
+        minilm.verify(copy)
 
 
 def test_package_exports_and_submodules_load_lazily() -> None:

@@ -7,55 +7,82 @@ The formats are deliberately plain so instructors can bring their own copies:
 - corpora: plain text (optionally .gz), one paragraph or sentence per line, a blank line
   between documents.
 Every reader validates as it goes and names the file and line of the first problem, because a
-learner cannot debug "KeyError: 'label'" raised deep inside a training loop.
+learner cannot debug "KeyError: 'label'" raised deep inside a training loop. That includes the
+bytes themselves: text that is not UTF-8 (Latin-1, UTF-16) and damaged gzip data are reported
+with the line they were met on, a UTF-8 byte order mark is dropped, and a file with no
+examples is an error rather than an empty split.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 from bertcourse.course.errors import DataFormatError, ResourceUnavailable
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
-def open_text(path: Path) -> IO[str]:
-    """Open a UTF-8 text file, transparently decompressing `.gz`."""
+def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file, transparently decompressing `.gz`.
+
+    Bytes are decoded line by line so that an encoding problem or damaged gzip data is a
+    `DataFormatError` naming the file and line, not a UnicodeDecodeError or EOFError with
+    neither; a leading byte order mark is dropped (editors on Windows add one)."""
     if not path.is_file():
         raise ResourceUnavailable(f"Missing data file: {path.name} (looked in {path.parent}).",
                                   fix="check BERTCOURSE_DATA_DIR, or run `bertcourse prefetch` and set the line it prints")
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
+    line_no = 0
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                if line_no == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                    raise UnicodeDecodeError("utf-8", raw, 0, 2, "UTF-16 byte order mark")
+                line = raw.decode("utf-8")
+                yield line_no, line.removeprefix("\ufeff") if line_no == 1 else line
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{path.name}, line {line_no}: not UTF-8 text.",
+                              fix="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8` or your editor's "
+                                  "'Save with encoding')") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DataFormatError(f"{path.name}, line {line_no + 1}: the gzip data is damaged or not gzip "
+                              f"({error}).", fix="copy or download the file again; `gzip -t FILE` checks "
+                              "it (plain text must not be named .gz)") from None
 
 
 def read_labels(path: Path) -> list[str]:
     """Label names in id order from a `labels.txt`."""
-    with open_text(path) as handle:
-        labels = [line.strip() for line in handle if line.strip()]
+    labels = [line.strip() for _, line in text_lines(path) if line.strip()]
     if len(set(labels)) != len(labels):
         raise DataFormatError(f"{path.name} lists a label twice.", fix="keep each label on one line, once")
     return labels
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataFormatError(f"{path.name}, line {line_no}: not valid JSON ({err.msg}).",
-                                      fix="each line must be one JSON object") from None
-            if not isinstance(row, dict):
-                raise DataFormatError(f"{path.name}, line {line_no}: expected a JSON object.")
-            yield line_no, row
+    for line_no, line in text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(f"{path.name}, line {line_no}: not valid JSON ({err.msg}).",
+                                  fix="each line must be one JSON object") from None
+        if not isinstance(row, dict):
+            raise DataFormatError(f"{path.name}, line {line_no}: expected a JSON object.")
+        yield line_no, row
+
+
+def _not_empty(rows: list[dict], path: Path) -> list[dict]:
+    """`rows`, unless there are none: an empty split would fail later inside `datasets`."""
+    if not rows:
+        raise DataFormatError(f"{path.name} holds no examples.",
+                              fix="check that the file was copied completely (it is empty or blank)")
+    return rows
 
 
 def _label_id(value: object, labels: list[str], where: str) -> int:
@@ -81,7 +108,7 @@ def read_text_classification(path: Path, labels: list[str]) -> list[dict]:
         if "label" not in row:
             raise DataFormatError(f"{where}: missing \"label\".")
         rows.append({"text": text, "label": _label_id(row["label"], labels, where)})
-    return rows
+    return _not_empty(rows, path)
 
 
 def _checked_sentence(tokens: object, tags: object, labels: list[str], where: str) -> dict:
@@ -95,26 +122,32 @@ def _checked_sentence(tokens: object, tags: object, labels: list[str], where: st
 
 def read_token_classification(path: Path, labels: list[str]) -> list[dict]:
     """Sentences `{"tokens", "ner_tags": [id]}` from jsonl or a CoNLL column file."""
-    if path.name.endswith(".jsonl"):
-        return [_checked_sentence(row.get("tokens"), row.get("ner_tags"), labels, f"{path.name}, line {n}")
-                for n, row in _jsonl_rows(path)]
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
+        return _not_empty([_checked_sentence(row.get("tokens"), row.get("ner_tags"), labels,
+                                             f"{path.name}, line {n}") for n, row in _jsonl_rows(path)], path)
     sentences: list[dict] = []
     tokens: list[str] = []
     tags: list[str] = []
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            columns = line.split()
-            if columns and columns[0] != "-DOCSTART-":
-                if len(columns) < 2:
-                    raise DataFormatError(f"{path.name}, line {line_no}: expected 'token ... tag' columns.")
-                tokens.append(columns[0])
-                tags.append(columns[-1])
-            elif tokens:
-                sentences.append(_checked_sentence(tokens, tags, labels, f"{path.name}, line {line_no}"))
-                tokens, tags = [], []
+    first_columns: tuple[int, int] | None = None  # (line, column count) of the first token line
+    for line_no, line in text_lines(path):
+        columns = line.split()
+        if columns and columns[0] != "-DOCSTART-":
+            if len(columns) < 2:
+                raise DataFormatError(f"{path.name}, line {line_no}: expected 'token ... tag' columns.")
+            if first_columns is None:
+                first_columns = (line_no, len(columns))
+            elif len(columns) != first_columns[1]:  # a shifted column would make the tag a POS
+                raise DataFormatError(f"{path.name}, line {line_no}: {len(columns)} columns, but line "
+                                      f"{first_columns[0]} has {first_columns[1]}.",
+                                      fix="give every token line the same columns (token first, tag last)")
+            tokens.append(columns[0])
+            tags.append(columns[-1])
+        elif tokens:
+            sentences.append(_checked_sentence(tokens, tags, labels, f"{path.name}, line {line_no}"))
+            tokens, tags = [], []
     if tokens:
         sentences.append(_checked_sentence(tokens, tags, labels, f"{path.name}, end of file"))
-    return sentences
+    return _not_empty(sentences, path)
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -129,13 +162,12 @@ def read_documents(path: Path) -> list[list[str]]:
     """Documents (lists of sentences) from plain text with blank lines between documents."""
     documents: list[list[str]] = []
     current: list[str] = []
-    with open_text(path) as handle:
-        for line in handle:
-            if line.strip():
-                current.extend(split_sentences(line.strip()))
-            elif current:
-                documents.append(current)
-                current = []
+    for _, line in text_lines(path):
+        if line.strip():
+            current.extend(split_sentences(line.strip()))
+        elif current:
+            documents.append(current)
+            current = []
     if current:
         documents.append(current)
     if not documents:

@@ -146,6 +146,9 @@ def _hash_numeric(salt: str, qid: str, entry: dict[str, Any]) -> dict[str, Any]:
     if not 0 < len(grid) <= keys.MAX_GRID_POINTS:
         raise AuthoringError(f"Entry '{qid}': the tolerance covers {len(grid)} grid points; it must "
                              f"cover 1 to {keys.MAX_GRID_POINTS}.", "Choose a coarser or finer step.")
+    if max(abs(grid.start), abs(grid.stop - 1)) > 10**keys.MAX_GRID_DIGITS:
+        raise AuthoringError(f"Entry '{qid}': the answer is more than 10**{keys.MAX_GRID_DIGITS} "
+                             "steps from zero, beyond what grading accepts.", "Choose a coarser step.")
     out = {"step": str(step), "tolerance": str(tolerance),
            "accept": sorted(keys.numeric_key(salt, qid, k) for k in grid)}
     if "unit" in entry:

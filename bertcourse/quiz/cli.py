@@ -7,12 +7,15 @@ takes the parsed arguments and returns the process exit code.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from bertcourse.course.errors import CourseError
+
 from .export import write_export
 from .report import build_report
-from .store import ProgressStore
+from .store import ProgressError, ProgressStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,29 +36,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    store = ProgressStore()
+    """Export reads the database without changing it (a read-only or damaged file is
+    reported, never replaced); only a new --name is written, and only if that works."""
     given = (args.name or "").strip()
     if len(given) > 100:
         print("error: --name is limited to 100 characters.", file=sys.stderr)
         return 2
-    if given:
-        store.set_learner_name(given)
-    name = store.learner_name()
-    if not name:
-        print("error: give your name once with --name \"Your Name\" so your instructor knows whose "
-              "file it is.", file=sys.stderr)
+    try:
+        store = ProgressStore(read_only=True)
+        name = given or store.learner_name()
+        if not name:
+            print("error: give your name once with --name \"Your Name\" so your instructor knows "
+                  "whose file it is.", file=sys.stderr)
+            return 2
+        if given and given != store.learner_name():
+            _remember_name(store.path, given)
+        path = write_export(store, name, args.out)
+        count = len(json.loads(path.read_text(encoding="utf-8"))["attempts"])
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    path = write_export(store, name, args.out)
-    print(f"Wrote {len(store.attempts())} answers by {name} to {path}")
+    print(f"Wrote {count} answers by {name} to {path}")
     return 0
+
+
+def _remember_name(path: Path, name: str) -> None:
+    """Store --name for next time; a database that cannot be written keeps the old name."""
+    try:
+        writer = ProgressStore(path)
+        writer.set_learner_name(name)
+        writer.close()
+    except ProgressError as error:
+        print(f"note: could not remember your name for next time ({error.problem})", file=sys.stderr)
 
 
 def report_command(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
         print(f"error: {args.dir} is not a folder.", file=sys.stderr)
         return 2
-    report = build_report(args.dir)
+    try:
+        report = build_report(args.dir)
+    except OSError as error:
+        print(f"error: cannot read the folder {args.dir} ({error.strerror or error}).", file=sys.stderr)
+        return 2
     print(report.to_text())
-    written = report.write(args.out)
+    try:
+        written = report.write(args.out)
+    except OSError as error:
+        print(f"error: cannot write the report to {args.out} ({error.strerror or error}); give --out "
+              "a folder you can write to.", file=sys.stderr)
+        return 2
     print(f"\nWrote {', '.join(p.name for p in written)} to {args.out}")
     return 0 if report.learners else 1

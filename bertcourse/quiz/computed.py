@@ -10,14 +10,26 @@ To add one: write a function whose positional parameters are the live values it 
 whose keyword-only parameters are the bank arguments, returning a number; decorate it with
 `@computed`. Bank loading checks that `compute` names a registered function and that `args`
 match its keyword-only parameters.
+
+The instructor's report has no live objects, but it must not take a submitted "correct" flag
+on trust. So a function may also name its *reference values*: what the objects the course's
+own notebooks hand over give, in every profile (`@references_for(function)`). The report
+accepts an answer that matches one of them; without references the flag is taken as
+submitted, and the report says so.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
+
+from bertcourse.course.errors import CourseError
 
 
 @dataclass(frozen=True)
@@ -28,12 +40,38 @@ class ComputedAnswer:
     function: Callable[..., float]
     needs: tuple[str, ...]
     arguments: frozenset[str]
+    references: list[Callable[..., tuple[float, ...]]] = field(default_factory=list)
 
     def __call__(self, live_values: dict[str, Any], args: dict[str, Any]) -> float:
         return float(self.function(*(live_values[name] for name in self.needs), **args))
 
+    def reference_values(self, args: dict[str, Any]) -> tuple[float, ...] | None:
+        """The values the course's own live objects give for these `args`, or None when
+        this function has no references (or they cannot be computed on this machine)."""
+        if not self.references:
+            return None
+        try:
+            return _cached_references(self.name, json.dumps(args, sort_keys=True))
+        except CourseError:
+            return None
+
 
 REGISTRY: dict[str, ComputedAnswer] = {}
+
+
+def references_for(function: Callable[..., float]) -> Callable[[Callable[..., tuple[float, ...]]], Any]:
+    """Register a provider of reference values for the computed `function`; the provider
+    takes the same keyword-only bank arguments."""
+    def register(provider: Callable[..., tuple[float, ...]]) -> Callable[..., tuple[float, ...]]:
+        REGISTRY[function.__name__].references.append(provider)
+        return provider
+    return register
+
+
+@cache
+def _cached_references(name: str, args_json: str) -> tuple[float, ...]:
+    args = json.loads(args_json)
+    return tuple(value for provider in REGISTRY[name].references for value in provider(**args))
 
 
 def computed(function: Callable[..., float]) -> Callable[..., float]:
@@ -72,3 +110,27 @@ def bert_parameters_millions(config: Any) -> float:
     pooler = hidden * hidden + hidden
     total = embeddings + layer_norm + config.num_hidden_layers * layer + pooler
     return total / 1e6
+
+
+@references_for(token_count)
+def _course_token_counts(*, sentence: str) -> tuple[float, ...]:
+    """Every profile's tokenizer is bert-base-uncased's WordPiece (MiniLM ships the same
+    vocabulary), so one count serves all; it is taken from the offline MiniLM tokenizer."""
+    from transformers import AutoTokenizer
+
+    from bertcourse.course.minilm import verified_model_dir
+    return (token_count(AutoTokenizer.from_pretrained(verified_model_dir()), sentence=sentence),)
+
+
+@references_for(bert_parameters_millions)
+def _course_parameter_counts() -> tuple[float, ...]:
+    """The configs the notebooks hand over: the encoder that serves bert-base-uncased
+    (MiniLM on the laptop profile, BERT-Base on gpu), and the distilled student that keeps
+    every other layer of it. Which of them a learner had is not in the export, so any counts."""
+    from bertcourse.course.minilm import verified_model_dir
+    from bertcourse.model_specs import bert_config
+    minilm = json.loads((verified_model_dir() / "config.json").read_text(encoding="utf-8"))
+    configs = [SimpleNamespace(**minilm), bert_config("base")]
+    students = [SimpleNamespace(**(vars(c) | {"num_hidden_layers": math.ceil(c.num_hidden_layers / 2)}))
+                for c in configs]
+    return tuple(bert_parameters_millions(config) for config in configs + students)

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bertcourse.course.errors import CourseError
+
 from .schema import SchemaCheck
 from .store import ProgressStore
 
@@ -91,9 +93,16 @@ def default_export_name(name: str) -> str:
 
 def write_export(store: ProgressStore, name: str, out: Path | None = None) -> Path:
     """Write the export to `out` (default: a name derived from `name` in the current
-    folder) and return where it went."""
+    folder; inside `out` when it is a folder) and return where it went. A path that cannot
+    be written is a `CourseError` naming it, not an OSError traceback."""
     path = out if out is not None else Path(default_export_name(name))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(export_document(store, name), indent=1, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+    if path.is_dir():
+        path = path / default_export_name(name)
+    text = json.dumps(export_document(store, name), indent=1, ensure_ascii=False) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise CourseError(f"Cannot write the export to {path} ({error.strerror or error}).",
+                          "choose another --out file in a folder you can write to") from None
     return path

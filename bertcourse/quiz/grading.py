@@ -56,8 +56,8 @@ def grade(question: Question, response: Mapping[str, Any], expected: float | Non
     if number is None:
         raise InvalidResponse("Please enter a number, for example 12 or 0.5.")
     if question.type == "numeric":
-        index = keys.grid_index(number, question.step)
-        correct = keys.numeric_key(question.salt, question.id, index) in question.accept
+        index = keys.grid_index(number, question.step)  # None: far out of range, so wrong
+        correct = index is not None and keys.numeric_key(question.salt, question.id, index) in question.accept
         return _outcome(question, correct, "" if correct else f": {number} is {_off_by(question)}")
     if expected is None:
         raise InvalidResponse("This question's answer has to be computed from the notebook first.")

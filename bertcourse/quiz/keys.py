@@ -36,6 +36,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, Invali
 KEY_HEX_CHARS = 32  # 128 bits: collisions are not a concern, and banks stay readable
 SEALED_PREFIX = "sealed:"
 MAX_GRID_POINTS = 10_001  # bounds the key list a numeric question may carry
+MAX_GRID_DIGITS = 15  # grid indices stay within ±10**15 (authoring refuses answers beyond)
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -77,9 +78,15 @@ def parse_number(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def grid_index(value: Decimal, step: Decimal) -> int:
-    """Index of the grid point nearest to `value` (ties to even, so it is deterministic)."""
-    return int((value / step).to_integral_value(rounding=ROUND_HALF_EVEN))
+def grid_index(value: Decimal, step: Decimal) -> int | None:
+    """Index of the grid point nearest to `value` (ties to even, so it is deterministic), or
+    None beyond ±10**MAX_GRID_DIGITS steps, where no bank has a key. Checked on the exponent
+    before dividing: a typed 1e999999 would otherwise cost a minute of CPU and end in a
+    number too long to print into a key."""
+    if value.adjusted() - step.adjusted() > MAX_GRID_DIGITS:
+        return None
+    index = int((value / step).to_integral_value(rounding=ROUND_HALF_EVEN))
+    return index if abs(index) <= 10**MAX_GRID_DIGITS else None
 
 
 def grid_range(answer: Decimal, tolerance: Decimal, step: Decimal) -> range:

@@ -3,9 +3,17 @@
 Submissions are untrusted: each file is size-checked before it is read, parsed with
 `json` only (nothing is ever executed or unpickled), validated against the export schema,
 and every answer is *re-graded* against the course's own banks instead of trusting the
-file's "correct" flags (computed questions are the exception: their answer depends on the
-learner's live objects, so their flag is taken as submitted). A file that fails any check
-is listed with the reason and skipped; the report is built from the rest. Every string
+file's "correct" flags. A computed question's answer depends on the learner's live objects,
+so it is checked against the values the course's own models give (see `computed.py`); only
+where no such reference exists is the flag taken as submitted, with a note. Two different
+files claiming one learner id are both shown and the conflict is flagged; a file whose
+answers another export of the same learner extends is a stale re-export and is skipped.
+A file that fails any check is listed with the reason and skipped; the report is built from
+the rest.
+
+What this cannot catch: answer keys are salted hashes next to their salt, i.e. obfuscation,
+so a learner willing to run code can recover every answer and hand in a file that is
+entirely consistent. Fine for self-study; not a basis for grades. Every string
 that came from a submission is made printable and shortened before it is shown, and
 HTML-escaped in the HTML summary.
 """
@@ -27,6 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .bank import BANKS_DIR, Bank, QuizBankError, available_banks, load_bank
+from .computed import REGISTRY
 from .export import EXPORT_SCHEMA
 from .grading import InvalidResponse, describe, grade
 from .keys import normalise_text
@@ -189,9 +198,11 @@ def build_report(folder: Path, notebooks: Sequence[str] | None = None, banks_dir
             skipped.append(Skipped(name, problem))
         else:
             documents[name] = document
-    documents, duplicates = _drop_duplicates(documents)
+    documents, duplicates, conflicts = _drop_duplicates(documents)
+    notes += [f"{' and '.join(files)} claim the same learner id but hold different answers; both "
+              "are shown, marked with their file: check with the learner" for files in conflicts]
     learners = sorted((_regrade(name, doc, banks, notes) for name, doc in documents.items()),
-                      key=lambda learner: (learner.name.casefold(), learner.id))
+                      key=lambda learner: (learner.name.casefold(), learner.id, learner.file))
     _disambiguate(learners)
     return Report(banks, learners, _question_stats(banks, learners), skipped + duplicates, notes)
 
@@ -228,7 +239,7 @@ def _parse(path: Path) -> tuple[dict[str, Any] | None, str | None]:
             data = handle.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
             return None, "is too large"
-        document = json.loads(data.decode("utf-8"))
+        document = json.loads(data.decode("utf-8-sig"))  # an editor's byte order mark is fine
     except OSError as error:
         return None, f"cannot be read ({error.strerror})"
     except UnicodeDecodeError:
@@ -249,7 +260,7 @@ def _parse(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes: list[str]) -> Learner:
     learner = Learner(file, document["learner"]["id"], printable(document["learner"]["name"]))
-    unknown = ungradable = disagreed = 0
+    unknown = ungradable = disagreed = unchecked = 0
     for attempt in document["attempts"]:
         bank = banks.get(attempt["notebook"])
         question = bank.question(attempt["question"]) if bank else None
@@ -257,10 +268,12 @@ def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes:
             unknown += 1
             continue
         try:
-            if question.type == "computed":
-                correct = attempt["correct"]
-            else:
+            if question.type != "computed":
                 correct = grade(question, attempt["response"]).correct
+            elif (references := REGISTRY[question.compute].reference_values(question.args)) is not None:
+                correct = any(grade(question, attempt["response"], value).correct for value in references)
+            else:
+                correct, unchecked = attempt["correct"], unchecked + 1
             answer = describe(question, attempt["response"])
         except InvalidResponse:
             ungradable += 1
@@ -269,7 +282,9 @@ def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes:
         learner.tries.setdefault((bank.notebook, question.id), []).append((correct, answer))
     for count, what in [(unknown, "answer(s) to questions outside the quizzes reported on were ignored"),
                         (ungradable, "answer(s) that do not fit their question were ignored"),
-                        (disagreed, "answer(s) were re-graded: the file's correct flag was wrong")]:
+                        (disagreed, "answer(s) were re-graded: the file's correct flag was wrong"),
+                        (unchecked, "computed answer(s) could not be re-checked here and count as "
+                                    "submitted")]:
         if count:
             notes.append(f"{file}: {count} {what}")
     return learner
@@ -280,28 +295,50 @@ def _exported_at(document: dict[str, Any]) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _drop_duplicates(documents: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], list[Skipped]]:
-    """One submission per learner id: the most recent export wins."""
-    newest: dict[str, str] = {}  # learner id -> file name
-    skipped = []
-    for name, document in documents.items():
-        learner_id = document["learner"]["id"]
-        kept = newest.get(learner_id)
-        if kept is None:
-            newest[learner_id] = name
-            continue
-        newer, older = (name, kept) if _exported_at(document) > _exported_at(documents[kept]) else (kept, name)
-        newest[learner_id] = newer
-        shown = printable(documents[newer]["learner"]["name"])
-        skipped.append(Skipped(older, f"duplicate of learner {shown} (kept the newer export {newer})"))
-    return {name: documents[name] for name in newest.values()}, skipped
+def _drop_duplicates(documents: dict[str, dict[str, Any]]
+                     ) -> tuple[dict[str, dict[str, Any]], list[Skipped], list[list[str]]]:
+    """Files sharing a learner id. Attempts are append-only, so a real later export starts
+    with every attempt of the earlier one: the earlier file is skipped as stale. Files that
+    disagree cannot be told apart by anything in them (exported_at is as editable as the
+    rest), so they are all kept and returned as a conflict for the report to flag."""
+    by_id: dict[str, list[str]] = {}
+    for name in documents:
+        by_id.setdefault(documents[name]["learner"]["id"], []).append(name)
+    skipped, conflicts = [], []
+    for names in by_id.values():
+        # Longest history first, then the later export, then the name, so ties are stable.
+        names.sort(key=lambda n: (-len(documents[n]["attempts"]), -_exported_at(documents[n]).timestamp(), n))
+        kept: list[str] = []
+        for name in names:
+            extended_by = next((k for k in kept if _extends(documents[k], documents[name])), None)
+            if extended_by is None:
+                kept.append(name)
+            else:
+                shown = printable(documents[extended_by]["learner"]["name"])
+                skipped.append(Skipped(name, f"duplicate of learner {shown} (kept the newer export {extended_by})"))
+        if len(kept) > 1:
+            conflicts.append(sorted(kept))
+        for name in names:
+            if name not in kept:
+                del documents[name]
+    return documents, skipped, conflicts
+
+
+def _extends(later: dict[str, Any], earlier: dict[str, Any]) -> bool:
+    """Whether `later`'s attempts begin with all of `earlier`'s, in order."""
+    count = len(earlier["attempts"])
+    return later["attempts"][:count] == earlier["attempts"]
 
 
 def _disambiguate(learners: list[Learner]) -> None:
-    """Different learners who share a display name get their id's start appended."""
+    """Different learners who share a display name get their id's start appended; files in
+    conflict over one id get their file name."""
     names = Counter(learner.name for learner in learners)
+    ids = Counter(learner.id for learner in learners)
     for learner in learners:
-        if names[learner.name] > 1:
+        if ids[learner.id] > 1:
+            learner.name = f"{learner.name} ({learner.file})"
+        elif names[learner.name] > 1:
             learner.name = f"{learner.name} ({learner.id[:6]})"
 
 

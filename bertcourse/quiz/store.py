@@ -9,14 +9,23 @@ success and the most common wrong answers.
 
 Where: `BERTCOURSE_PROGRESS` (a file path) if set, else `course_home()/progress.sqlite`.
 
-A database that cannot be used (corrupt, not SQLite, another program's, unreadable) is
-renamed to `<name>.unreadable-<timestamp>` with a `ProgressWarning`, and a fresh one is
-started; if even that fails the session keeps progress in memory and says so. Nothing
-here raises into a notebook except `ProgressError` from `record`, which the widget shows.
+Only a file that really is unreadable (corrupt pages, not SQLite, another program's
+tables, a folder in its place) is renamed to `<name>.unreadable-<timestamp>` with a
+`ProgressWarning`, and a fresh one is started. A file that is fine but cannot be used right
+now (full disk, I/O error, read-only, locked by another program for `BUSY_TIMEOUT_S`,
+written by a newer course version) is kept as it is: moving it would hide the learner's
+history behind an empty database, so a `ProgressError` says what to do instead. Where no
+database exists yet and none can be created, the session keeps progress in memory and says
+so. A row damaged inside an intact file is skipped with a `ProgressWarning`. Nothing here
+raises into a notebook except `ProgressError` (the widget shows the one from `record`).
+
+`ProgressStore(path, read_only=True)` is how exports read: it never moves, renames or
+creates anything, and reports every problem as `ProgressError`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -34,7 +43,21 @@ from bertcourse.course.paths import course_home
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 15.0
 MEMORY = Path(":memory:")
-_UNUSABLE = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_IOERR")
+_UNREADABLE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # the only errors that justify moving a file
+_ADVICE = {  # sqlite error name prefix -> (what happened, what to do); the file is kept
+    "SQLITE_FULL": ("the disk is full", "free some disk space, then run the cell again"),
+    "SQLITE_IOERR": ("the disk reported an input/output error (often: the disk is full)",
+                     "free some disk space or check the disk, then run the cell again"),
+    "SQLITE_READONLY": ("the file or its folder is read-only",
+                        "make it writable (chmod u+w) or set BERTCOURSE_PROGRESS to a writable file"),
+    "SQLITE_BUSY": (f"another program has kept it locked for over {BUSY_TIMEOUT_S:.0f} s",
+                    "close other programs using it (a database browser, a stuck kernel), then try again"),
+    "SQLITE_LOCKED": ("another connection holds it locked", "close other programs using it, then try again"),
+    "SQLITE_CANTOPEN": ("it cannot be opened (permissions?)",
+                        "make it readable and writable for you, or set BERTCOURSE_PROGRESS to another file"),
+    "SQLITE_PERM": ("access to it was denied", "check its permissions, or set BERTCOURSE_PROGRESS"),
+}
+_FALLBACK_ADVICE = ("it could not be used", "check the disk and the file's permissions, then try again")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS attempts (
@@ -56,11 +79,28 @@ class ProgressWarning(UserWarning):
 
 
 class ProgressError(CourseError):
-    """An answer could not be saved even after recovering the database."""
+    """The progress database is intact but cannot be used now (or an answer could not be
+    saved); the message says why and what to do."""
 
 
 class _Unusable(Exception):
-    """Internal: the file is not a usable progress database (reason in args[0])."""
+    """Internal: the file is not a readable progress database (reason in args[0]); only
+    this ever makes the store move a file aside."""
+
+
+def _problem(path: Path, error: BaseException) -> ProgressError:
+    """The `ProgressError` for a database that is kept as it is."""
+    name = "SQLITE_READONLY" if isinstance(error, PermissionError) else getattr(error, "sqlite_errorname", "")
+    what, fix = next((advice for prefix, advice in _ADVICE.items() if name.startswith(prefix)),
+                     _FALLBACK_ADVICE)
+    if isinstance(error, OSError) and error.strerror:
+        what = f"{what} ({error.strerror})"
+    return ProgressError(f"Your course progress in {path} cannot be used right now: {what}. "
+                         "Your earlier answers are kept in that file.", fix)
+
+
+class _Newer(Exception):
+    """Internal: the database was written by a newer version of the course."""
 
 
 @dataclass(frozen=True)
@@ -84,19 +124,25 @@ def default_path() -> Path:
 class ProgressStore:
     """A connection to the progress database that repairs itself instead of failing."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self._connection = self._open_or_replace()
+        self.read_only = read_only
+        self._connection = _open_for_reading(self.path) if read_only else self._open_or_replace()
 
     # -- public API ---------------------------------------------------------------------
 
     def learner_id(self) -> str:
         """A random id made on first use; it seeds the per-learner option shuffle and
         tells the instructor's report which exports come from the same learner."""
-        def query(con: sqlite3.Connection) -> str:
-            con.execute("INSERT OR IGNORE INTO meta VALUES ('learner_id', ?)", (uuid.uuid4().hex,))
-            return con.execute("SELECT value FROM meta WHERE key = 'learner_id'").fetchone()[0]
-        return self._run(query)
+        def query(con: sqlite3.Connection) -> str | None:
+            if not self.read_only:
+                con.execute("INSERT OR IGNORE INTO meta VALUES ('learner_id', ?)", (uuid.uuid4().hex,))
+            row = con.execute("SELECT value FROM meta WHERE key = 'learner_id'").fetchone()
+            return row[0] if row else None
+        learner = self._run(query)
+        if learner is None:
+            raise ProgressError(f"{self.path} has no learner id yet.", "open any quiz once, then try again")
+        return learner
 
     def learner_name(self) -> str | None:
         row = self._run(lambda con: con.execute(
@@ -112,23 +158,34 @@ class ProgressStore:
         """Commit one checked answer now; raises ProgressError only if saving is impossible."""
         row = (notebook, question, json.dumps(response, sort_keys=True), int(correct), credit,
                datetime.now(UTC).isoformat(timespec="seconds"))
-        try:
-            self._run(lambda con: con.execute(
-                "INSERT INTO attempts (notebook, question, response, correct, credit, answered_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)", row))
-        except sqlite3.Error as error:
-            raise ProgressError(f"Your answer could not be saved ({error}).",
-                                "Close other notebooks using the course, then check again.") from None
+        self._run(lambda con: con.execute(
+            "INSERT INTO attempts (notebook, question, response, correct, credit, answered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", row))
 
     def attempts(self, notebook: str | None = None) -> list[Attempt]:
-        """All attempts in answering order, optionally for one notebook."""
-        sql = "SELECT notebook, question, response, correct, credit, answered_at FROM attempts"
+        """All attempts in answering order, optionally for one notebook. Rows damaged inside
+        an otherwise intact file (bytes overwritten, not UTF-8, not JSON) are skipped with
+        a `ProgressWarning` rather than taking every other answer down with them."""
+        # Columns are read as bytes and decoded here: sqlite3 would otherwise raise
+        # OperationalError for the whole query on one row that is not UTF-8.
+        sql = ("SELECT id, CAST(notebook AS BLOB), CAST(question AS BLOB), CAST(response AS BLOB),"
+               " correct, credit, CAST(answered_at AS BLOB) FROM attempts")
         params: tuple[str, ...] = ()
         if notebook is not None:
             sql, params = sql + " WHERE notebook = ?", (notebook,)
         rows = self._run(lambda con: con.execute(sql + " ORDER BY id", params).fetchall())
-        return [Attempt(nb, q, json.loads(resp), bool(ok), credit, when)
-                for nb, q, resp, ok, credit, when in rows]
+        attempts, damaged = [], []
+        for row_id, *fields in rows:
+            attempt = _attempt_from(*fields)
+            if attempt is None:
+                damaged.append(row_id)
+            else:
+                attempts.append(attempt)
+        if damaged:
+            warnings.warn(f"{len(damaged)} damaged answer(s) in {self.path} were skipped (row id "
+                          f"{', '.join(map(str, damaged[:5]))}{', ...' if len(damaged) > 5 else ''}).",
+                          ProgressWarning, stacklevel=2)
+        return attempts
 
     def latest(self, notebook: str) -> dict[str, Attempt]:
         """Each question's most recent attempt in `notebook`."""
@@ -140,24 +197,37 @@ class ProgressStore:
     # -- opening and recovery -----------------------------------------------------------
 
     def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `operation` in one committed transaction; on a broken file, replace it and
-        retry once (another kernel may have corrupted or removed it under us)."""
+        """Run `operation` in one committed transaction; on a corrupt file, replace it and
+        retry once (another kernel may have corrupted it under us). Every other failure
+        keeps the file and becomes a `ProgressError`."""
         try:
-            with self._connection as con:  # commits on success, rolls back on error
-                return operation(con)
-        except sqlite3.DatabaseError as error:
-            if not _is_unusable(error):
-                raise
-            self._connection.close()
-            self._connection = self._replace(str(error))
-            with self._connection as con:
-                return operation(con)
+            try:
+                with self._connection as con:  # commits on success, rolls back on error
+                    return operation(con)
+            except sqlite3.DatabaseError as error:
+                if self.read_only or not _is_unreadable(error):
+                    raise
+                self._connection.close()
+                self._connection = self._replace(str(error))
+                with self._connection as con:
+                    return operation(con)
+        except sqlite3.Error as error:
+            raise _problem(self.path, error) from None
 
     def _open_or_replace(self) -> sqlite3.Connection:
+        existed = self.path.exists()
+        if existed and not _writable(self.path):  # before SQLite leaves -wal/-shm files beside it
+            raise _problem(self.path, PermissionError(errno.EACCES, "permission denied"))
         try:
             return _open(self.path)
         except _Unusable as problem:
             return self._replace(problem.args[0])
+        except _Newer:
+            raise _newer_error(self.path) from None
+        except (OSError, sqlite3.Error) as error:
+            if existed:
+                raise _problem(self.path, error) from None
+            return _in_memory(self.path, "no database could be created there", error)
 
     def _replace(self, reason: str) -> sqlite3.Connection:
         """Move the unusable file aside and start a new one, or fall back to memory."""
@@ -171,38 +241,105 @@ class ProgressStore:
                 if sidecar.exists():
                     sidecar.rename(aside.with_name(aside.name + suffix))
             connection = _open(self.path)
-        except (OSError, _Unusable) as error:
-            warnings.warn(f"Course progress database {self.path} is unusable ({reason}) and no "
-                          f"new one could be created there ({error}); answers in this session "
-                          "are kept in memory only. Set BERTCOURSE_PROGRESS to a writable file.",
-                          ProgressWarning, stacklevel=3)
-            return _open(MEMORY)
+        except (OSError, sqlite3.Error, _Unusable, _Newer) as error:
+            return _in_memory(self.path, f"it is unusable ({reason}) and no new one could be "
+                              "created there", error)
         warnings.warn(f"Course progress database {self.path} was unusable ({reason}); it was "
                       f"moved to {aside.name} and a new one was started.", ProgressWarning,
                       stacklevel=3)
         return connection
 
 
-def _is_unusable(error: sqlite3.Error) -> bool:
-    return getattr(error, "sqlite_errorname", "").startswith(_UNUSABLE)
+def _writable(path: Path) -> bool:
+    return path.is_dir() or os.access(path, os.R_OK | os.W_OK)
+
+
+def _is_unreadable(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorname", "").startswith(_UNREADABLE)
+
+
+def _newer_error(path: Path) -> ProgressError:
+    return ProgressError(f"Your course progress in {path} was written by a newer version of "
+                         "bertcourse; it is kept as it is.",
+                         "update the course (git pull, then `make setup`), or set BERTCOURSE_PROGRESS "
+                         "to another file to start separately")
+
+
+def _in_memory(path: Path, why: str, error: BaseException) -> sqlite3.Connection:
+    warnings.warn(f"Course progress database {path}: {why} ({error}); answers in this session are "
+                  "kept in memory only. Set BERTCOURSE_PROGRESS to a writable file.",
+                  ProgressWarning, stacklevel=4)
+    return _open(MEMORY)
+
+
+def _attempt_from(notebook: bytes, question: bytes, response: bytes, correct: Any, credit: Any,
+                  answered_at: bytes) -> Attempt | None:
+    """The Attempt a stored row holds, or None when the row is damaged."""
+    try:
+        texts = [value.decode("utf-8") for value in (notebook, question, response, answered_at)]
+        decoded = json.loads(texts[2])
+    except (AttributeError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(decoded, dict) or correct not in (0, 1) or not isinstance(credit, float | int):
+        return None
+    return Attempt(texts[0], texts[1], decoded, bool(correct), float(credit), texts[3])
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    """Open, check and (if new) initialise a progress database; raise _Unusable if the file
-    (or its folder) is not one we can use."""
+    """Open, check and (if new) initialise a progress database. Raises _Unusable if the
+    file is not a readable progress database, _Newer if a newer course wrote it, and the
+    OSError or sqlite3.Error otherwise (the file is fine but cannot be used now)."""
     connection = None
     try:
         if path != MEMORY:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir():
+                raise _Unusable("a folder is in its place")
         connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         _initialise(connection)
         return connection
-    except (OSError, sqlite3.DatabaseError, _Unusable) as error:
+    except BaseException as error:
         if connection is not None:
             connection.close()
-        if isinstance(error, sqlite3.DatabaseError) and not _is_unusable(error):
-            raise
-        raise _Unusable(str(error)) from None
+        if isinstance(error, sqlite3.DatabaseError) and _is_unreadable(error):
+            raise _Unusable(str(error)) from None
+        raise
+
+
+def _open_for_reading(path: Path) -> sqlite3.Connection:
+    """A read-only connection that changes nothing on disk: no move, no new file. Without a
+    `-wal` file the database is fully checkpointed, so it is opened `immutable` (which
+    creates no `-shm` either); with one, SQLite's read-only mode reads the WAL too."""
+    if not path.is_file():
+        raise ProgressError(f"No course progress found at {path}.",
+                            "answer a quiz first, or set BERTCOURSE_PROGRESS to your progress file")
+    has_wal = path.with_name(path.name + "-wal").exists()
+    uri = f"{path.resolve().as_uri()}?{'mode=ro' if has_wal else 'immutable=1'}"
+    connection = None
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        check = connection.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise _Unusable(f"integrity check failed: {check}")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise _Newer()
+        if version != SCHEMA_VERSION:
+            raise _Unusable("it is not a bertcourse progress database")
+        return connection
+    except BaseException as error:
+        if connection is not None:
+            connection.close()
+        if isinstance(error, _Newer):
+            raise _newer_error(path) from None
+        if isinstance(error, _Unusable) or (isinstance(error, sqlite3.Error) and _is_unreadable(error)):
+            reason = error.args[0] if isinstance(error, _Unusable) else str(error)
+            raise ProgressError(f"{path} is not a readable course progress database ({reason}).",
+                                "open a quiz once: it moves the damaged file aside and starts a new "
+                                "one, or set BERTCOURSE_PROGRESS to the right file") from None
+        if isinstance(error, sqlite3.Error):
+            raise _problem(path, error) from None
+        raise
 
 
 def _initialise(connection: sqlite3.Connection) -> None:
@@ -217,6 +354,8 @@ def _initialise(connection: sqlite3.Connection) -> None:
     try:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version > SCHEMA_VERSION and tables:
+            raise _Newer()
         if version not in (0, SCHEMA_VERSION) or (version == 0 and tables):
             raise _Unusable("it is not a bertcourse progress database")
         for statement in _SCHEMA:

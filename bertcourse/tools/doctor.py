@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bertcourse.course.errors import CourseError
 from bertcourse.course.paths import REPO_DIR, shipped_data_dir
-from bertcourse.course.profiles import active_profile
+from bertcourse.course.profiles import active_profile, model_overrides
 from bertcourse.course.registry import DATASETS, MINILM, MODELS
 
 LOCK_FILE = REPO_DIR / "requirements" / "lock.txt"
@@ -107,9 +107,20 @@ def _resource_checks() -> list[Check]:
     return checks
 
 
+def _overrides_check() -> Check:
+    """Every model load reads BERTCOURSE_MODEL_OVERRIDES, so a bad one fails them all."""
+    try:
+        overrides = model_overrides()
+    except CourseError as err:
+        return Check("BERTCOURSE_MODEL_OVERRIDES", "FAIL", err.problem, err.fix or "")
+    shown = ", ".join(f"{key}={value}" for key, value in overrides.items()) or "none"
+    return Check("model overrides", "PASS", shown)
+
+
 def run_checks() -> list[Check]:
     profile = active_profile()
-    checks = [_python_check(), Check("profile", "PASS", f"{profile.name}: {profile.summary}")]
+    checks = [_python_check(), Check("profile", "PASS", f"{profile.name}: {profile.summary}"),
+              _overrides_check()]
     checks += _package_checks(locked_versions() if LOCK_FILE.is_file() else {})
     checks.append(_device_check())
     return checks + _resource_checks()

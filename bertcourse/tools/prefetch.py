@@ -8,15 +8,21 @@ Layout (exactly what `bertcourse.course.resources` reads in the gpu profile):
     <out>/data/<entry.local_folder>/  the course's local formats (bertcourse.course.formats): {split}.jsonl +
                                       labels.txt, or plain-text corpora with blank lines between documents
 
-Every item is written into a hidden temporary sibling (`.<name>.partial-*`), checked (config,
-weights and tokenizer present; every data file readable by the course's own readers), given a
-`prefetch-manifest.json` with the size and sha256 of each file, and only then renamed into place.
-An interrupted download therefore never leaves a folder the course would take for complete, and
-its leftovers are removed on the next run. Re-running verifies every present item against its
-manifest, skips it when it matches and fetches it again when it does not.
+Every item is written into a hidden temporary sibling (`.<name>.partial-*`), checked by loading
+what can be loaded (config.json parses, every safetensors file is complete, the tokenizer loads;
+every data file passes the course's own readers), given a `prefetch-manifest.json` with the size
+and sha256 of each file, and only then renamed into place. An interrupted download therefore
+never leaves a folder the course would take for complete, and its leftovers are removed on the
+next run. Re-running verifies every present item against its manifest, skips it when it matches
+and fetches it again when it does not. `--check` only reads: it writes no lock and creates
+nothing, so a read-only USB stick can be checked in place.
 
 Where files come from is a `Source`: `HubSource` (the Hugging Face hub) by default, `FolderSource`
-(`--from DIR`: another prefetch folder, a USB stick, `../shared/data`) offline.
+(`--from DIR`: another prefetch folder, a USB stick, `../shared/data`) offline. A folder source is
+trusted no further than it can be checked: a manifest it carries must list and match every file
+copied (a manifest that is unreadable, malformed or incomplete is a reason to refuse, not to skip
+the check); without one, the loading checks above are all there is. Symbolic links that lead out
+of the source folder are never followed. The hub is checked for reachability once, up front.
 """
 
 from __future__ import annotations
@@ -31,9 +37,12 @@ import shlex
 import shutil
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 import uuid
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,6 +165,24 @@ class HubSource:
 
     description = "the Hugging Face hub"
 
+    def check_reachable(self, timeout_s: float = 10.0) -> None:
+        """Fail in seconds, naming the fix, when the hub cannot be reached: otherwise every item
+        would spend its own ~30 s in huggingface_hub's retries before failing."""
+        from huggingface_hub import constants
+
+        fix = ("copy from a local folder instead with --from DIR (an earlier prefetch, a USB stick, "
+               "a data folder), or fix the network or proxy settings and try again")
+        if constants.HF_HUB_OFFLINE:
+            raise CourseError("prefetch cannot reach the Hugging Face hub: HF_HUB_OFFLINE is set.", fix=fix)
+        try:
+            urllib.request.urlopen(urllib.request.Request(constants.ENDPOINT, method="HEAD"), timeout=timeout_s)
+        except urllib.error.HTTPError:
+            return  # it answered: reachable, whatever the status
+        except (OSError, ValueError) as err:
+            reason = getattr(err, "reason", err)
+            raise CourseError(f"prefetch cannot reach the Hugging Face hub at {constants.ENDPOINT} ({reason}).",
+                              fix=fix) from None
+
     def fetch_model(self, entry: ModelEntry, dest: Path) -> None:
         from transformers import AutoModelForPreTraining, AutoTokenizer
 
@@ -177,27 +204,43 @@ class HubSource:
         write_dataset(entry, datasets.load_dataset(entry.hub_id, entry.hub_config), dest)
 
 
-def _copy_files(root: Path, names: Sequence[str], dest: Path, label: str) -> None:
-    """Copy `names` (relative to `root`) into `dest` with one progress bar in bytes."""
-    total = sum((root / name).stat().st_size for name in names)
+def _inside(path: Path, source_root: Path) -> Path:
+    """The real file behind `path`, which must lie in `source_root` (already resolved): a link
+    out of the source could copy any file the user can read (/etc/shadow, as root)."""
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(source_root):
+        raise CourseError(f"{path} is (or lies behind) a symbolic link out of {source_root}; prefetch never "
+                          "follows those.", fix="replace the link with the file itself")
+    return real
+
+
+def _copy_files(root: Path, names: Sequence[str], dest: Path, label: str, source_root: Path) -> None:
+    """Copy `names` (relative to `root`, inside `source_root`) into `dest` with one progress bar."""
+    reals = [_inside(root / name, source_root) for name in names]
+    total = sum(real.stat().st_size for real in reals)
     with tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False) as bar:
-        for name in names:
+        for name, real in zip(names, reals, strict=True):
             target = dest / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            with (root / name).open("rb") as source, target.open("wb") as sink:
+            with open(os.open(real, os.O_RDONLY | os.O_NOFOLLOW), "rb") as source, target.open("wb") as sink:
                 for block in iter(lambda: source.read(_BLOCK), b""):
                     sink.write(block)
                     bar.update(len(block))
 
 
 def _check_against(manifest_dir: Path, dest: Path, names: Sequence[str]) -> None:
-    """If the source folder is itself a prefetch copy, the copied files must match its manifest."""
-    try:
-        recorded = json.loads((manifest_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError):
+    """If the source folder is a prefetch copy (it has a manifest), every copied file must be
+    listed in it and match. Without a manifest the copy is checked by loading it instead."""
+    recorded, problem = read_manifest(manifest_dir)
+    if problem == "no manifest":
         return
+    fix = "copy that folder again from a good copy (or delete its manifest to have the files checked by loading)"
+    if recorded is None:
+        raise IntegrityError(f"{manifest_dir} has a {problem}: its files cannot be checked against it.", fix=fix)
     for name in names:
-        if name in recorded and sha256_of(dest / name) != recorded[name]["sha256"]:
+        if name not in recorded:
+            raise IntegrityError(f"{name} in {manifest_dir} is not in the folder's manifest.", fix=fix)
+        if (dest / name).stat().st_size != recorded[name]["bytes"] or sha256_of(dest / name) != recorded[name]["sha256"]:
             raise IntegrityError(f"{name} in {manifest_dir} does not match the sha256 its manifest records.",
                                  fix="copy that folder again from a good copy")
 
@@ -222,7 +265,7 @@ class FolderSource:
             raise NotInSource(f"no {entry.key}/ with a config.json in {self.model_root}")
         names = sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
                        if path.is_file() and path.name != MANIFEST)
-        _copy_files(folder, names, dest, entry.key)
+        _copy_files(folder, names, dest, entry.key, self.root)
         _check_against(folder, dest, names)
 
     def fetch_dataset(self, entry: DatasetEntry, dest: Path) -> None:
@@ -239,7 +282,7 @@ class FolderSource:
         missing = [name for name in names if not (folder / name).is_file()]
         if missing:
             raise CourseError(f"{folder} has no {missing[0]}.", fix="see the local data layout in README.md")
-        _copy_files(folder, names, dest, entry.key)
+        _copy_files(folder, names, dest, entry.key, self.root)
         _check_against(folder, dest, names)
 
 
@@ -256,6 +299,7 @@ def sha256_of(path: Path) -> str:
 
 
 def _validate_model(folder: Path) -> None:
+    """The files a model needs are there and load: a truncated or changed file fails here."""
     names = {path.name for path in folder.iterdir()}
     problems = []
     if "config.json" not in names:
@@ -266,6 +310,33 @@ def _validate_model(folder: Path) -> None:
         problems.append("tokenizer (tokenizer.json or vocab.txt)")
     if problems:
         raise CourseError(f"the fetched model lacks {', '.join(problems)}.", fix="run prefetch again")
+    for name in sorted(names):
+        try:
+            _load_check(folder / name)
+        except Exception as err:  # safetensors, tokenizers and json each raise their own types
+            raise CourseError(f"the fetched model's {name} does not load ({str(err).splitlines()[0][:120]}).",
+                              fix="fetch it again from a good copy") from None
+
+
+def _load_check(path: Path) -> None:
+    """Load one model file far enough to know it is complete (without building the model)."""
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    if path.name == "config.json":
+        if not isinstance(json.loads(path.read_text(encoding="utf-8")), dict):
+            raise ValueError("not a JSON object")
+    elif path.suffix == ".safetensors":
+        with safe_open(str(path), framework="np"):  # checks the header covers the file exactly
+            pass
+    elif path.name == "pytorch_model.bin":
+        if (broken := zipfile.ZipFile(path).testzip()) is not None:  # torch's zip format: CRC per tensor
+            raise ValueError(f"bad CRC in {broken}")
+    elif path.name == "tokenizer.json":
+        Tokenizer.from_file(str(path))
+    elif path.name == "vocab.txt":
+        if not path.read_text(encoding="utf-8").strip():
+            raise ValueError("empty vocabulary")
 
 
 def _validate_dataset(entry: DatasetEntry, folder: Path) -> None:
@@ -299,21 +370,42 @@ def _write_manifest(folder: Path, item: str, source: str) -> int:
     return sum(row["bytes"] for row in files.values())
 
 
-def verify(folder: Path) -> tuple[str | None, int]:
-    """(first problem, or None when every file matches its manifest; bytes recorded)."""
+def read_manifest(folder: Path) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
+    """({file: {"bytes", "sha256"}}, None), or (None, why it cannot be used). A manifest is
+    untrusted input too: its structure is checked before anything in it is believed."""
     try:
-        files = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
+        document = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return "no manifest", 0
-    except (OSError, ValueError, KeyError):
-        return "unreadable manifest", 0
-    size = sum(int(row["bytes"]) for row in files.values())
+        return None, "no manifest"
+    except (OSError, ValueError):
+        return None, "unreadable manifest"
+    files = document.get("files") if isinstance(document, dict) else None
+    if not isinstance(files, dict) or not all(
+            isinstance(name, str) and not Path(name).is_absolute() and ".." not in Path(name).parts
+            and isinstance(row, dict) and type(row.get("bytes")) is int and row["bytes"] >= 0
+            and isinstance(row.get("sha256"), str) and len(row["sha256"]) == 64 for name, row in files.items()):
+        return None, "malformed manifest"
+    if not files:
+        return None, "manifest lists no files"
+    return files, None
+
+
+def verify(folder: Path) -> tuple[str | None, int]:
+    """(first problem, or None when the manifest lists exactly the files there and each
+    matches; bytes recorded). Only reads."""
+    files, problem = read_manifest(folder)
+    if files is None:
+        return problem, 0
+    size = sum(row["bytes"] for row in files.values())
     for name, row in files.items():
         path = folder / name
         if not path.is_file():
             return f"missing {name}", size
         if path.stat().st_size != row["bytes"] or sha256_of(path) != row["sha256"]:
             return f"sha256 mismatch: {name}", size
+    unlisted = sorted(set(_files_of(folder)) - set(files))
+    if unlisted:
+        return f"not in the manifest: {', '.join(unlisted[:3])}", size
     return None, size
 
 
@@ -472,7 +564,8 @@ def prefetch(out: Path, source: Source | None, only: Sequence[str] | None = None
     verb = "Checking" if check else f"Prefetching from {source.description if source else '-'}"
     print(f"{verb} into {out}: {len(items)} item(s)")
     results = []
-    with _exclusive(out), tqdm(items, unit="item", desc="prefetch", file=sys.stderr) as bar:
+    with nullcontext() if check else _exclusive(out), \
+            tqdm(items, unit="item", desc="prefetch", file=sys.stderr) as bar:
         for item in bar:
             bar.set_postfix_str(item.label)
             result = _one(item, source, check)
@@ -502,6 +595,8 @@ def _prefetch_command(args: argparse.Namespace) -> int:
     source: Source | None = None
     if not args.check:
         source = FolderSource(Path(args.source)) if args.source else HubSource()
+        if isinstance(source, HubSource):
+            source.check_reachable()
     out = Path(args.out) if args.out else default_out()
     try:
         results = prefetch(out, source, args.only, check=args.check)
