@@ -155,3 +155,42 @@ def test_mixed_conll_column_counts_are_rejected(tmp_path: Path) -> None:
     path.write_text("Paris NNP B-LOC\nis VBZ O\n\nRome B-LOC\n")
     with pytest.raises(DataFormatError, match="train.conll, line 4: 2 columns, but line 1 has 3"):
         formats.read_token_classification(path, ["O", "B-LOC"])
+
+
+@pytest.mark.parametrize("kind", sorted(formats.FORMATS))
+def test_each_kind_reads_back_what_it_writes(kind: str, tmp_path: Path) -> None:
+    """One table entry per kind: what prefetch writes for a hub split, the reader loads unchanged."""
+    import datasets
+
+    table = formats.FORMATS[kind]
+    labels = ["O", "B-X"] if kind == "token_classification" else ["sad", "glad"]
+    if kind == "text_classification":
+        split, expected = [{"text": "so glad", "label": 1}, {"text": "so sad", "label": 0}], None
+    elif kind == "token_classification":
+        split = [{"tokens": ["Ada", "wrote"], "ner_tags": [1, 0]}]
+        expected = [{"tokens": ["Ada", "wrote"], "ner_tags": ["B-X", "O"]}]
+    else:
+        split = datasets.Dataset.from_list([{"text": t} for t in
+                                            [" = Rivers = ", "Rivers flow. They carve valleys.", " = = Deltas = = ",
+                                             "Deltas form at the mouth.", " = Bells = ", "Bells ring. They are cast."]])
+        expected = [{"sentences": ["Rivers flow.", "They carve valleys.", "Deltas form at the mouth."]},
+                    {"sentences": ["Bells ring.", "They are cast."]}]
+    path = tmp_path / ("train.txt.gz" if kind == "corpus" else "train.jsonl")
+    table.write(path, split, labels)
+    rows = table.read(path, labels if table.label_column else [])
+    if kind == "text_classification":
+        assert rows == split
+    elif kind == "token_classification":
+        assert [{"tokens": r["tokens"], "ner_tags": [labels[t] if isinstance(t, int) else t for t in r["ner_tags"]]}
+                for r in rows] == expected
+    else:
+        assert rows == expected
+    assert set(table.features(labels)) == set(rows[0])
+
+
+def test_first_present_takes_the_first_candidate_that_exists(tmp_path: Path) -> None:
+    (tmp_path / "train.txt").write_text("x")
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "train.txt.gz").write_bytes(b"")
+    assert formats.first_present(tmp_path, ("train.jsonl", "train.txt", "raw/train.txt.gz")) == tmp_path / "train.txt"
+    assert formats.first_present(tmp_path, ("validation.jsonl",)) is None

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from bertcourse.course import minilm, profiles, resources
+from bertcourse.course import formats, minilm, profiles, resources
 from bertcourse.course.errors import CourseError, ResourceUnavailable
 from bertcourse.course.registry import DATASETS, MODELS, DatasetEntry, ModelEntry
 from bertcourse.tools import prefetch
@@ -115,7 +115,7 @@ def test_prefetch_writes_the_layout_the_course_reads_with_a_manifest_and_the_exp
     manifest = json.loads((out / "data" / "emotion" / MANIFEST).read_text())
     assert set(manifest["files"]) == {"labels.txt", "train.jsonl", "validation.jsonl"}
     for name, row in manifest["files"].items():
-        assert row["sha256"] == minilm.sha256_of(out / "data" / "emotion" / name)
+        assert row["sha256"] == formats.sha256_of(out / "data" / "emotion" / name)
     assert (out / "models" / "bert-base-uncased" / "model.safetensors").stat().st_size == 50_088
     assert _leftovers(out) == []
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from collections import Counter
 
 import pytest
@@ -237,3 +238,4 @@ def test_pretrain_command_reads_the_shared_wikipedia_sample(shared_data, tmp_pat
                 "--max-steps", "2", "--max-documents", "20", "--cpu"])
     assert args.func(args) == 0
     assert json.loads((tmp_path / "pretraining_summary.json").read_text())["profile"] == "gpu"
+    assert "BERTCOURSE_DATA_DIR" not in os.environ   # the command reads its folder without leaking it to later code

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
-from transformers import AutoModelForSequenceClassification, BertModel
+from transformers import AutoModelForSequenceClassification, BertConfig, BertModel
 
 import bertcourse
 from bertcourse.course import minilm, profiles, resources
@@ -180,3 +181,36 @@ def test_tokenizer_casing_follows_the_served_model(monkeypatch: pytest.MonkeyPat
     resources.load_tokenizer("biobert-base-cased", do_lower_case=True)            # a caller may still decide
     assert calls == [("biobert-base-cased", {"do_lower_case": False}), ("bert-base-uncased", {"do_lower_case": True}),
                      ("biobert-base-cased", {"do_lower_case": True})]
+
+
+def test_local_dataset_folder_is_decided_in_one_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bertcourse.course.registry import local_dataset_folder
+
+    assert local_dataset_folder("conll2003") is None
+    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(tmp_path))
+    assert local_dataset_folder("conll2003") == tmp_path / DATASETS["conll2003"].local_folder
+    assert local_dataset_folder("emotion", tmp_path / "other") == tmp_path / "other" / "emotion"
+
+
+def test_an_explicit_data_dir_wins_over_the_profile(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`load_dataset(key, data_dir=...)` reads that copy even in the laptop profile, and sets no variable."""
+    loaded = bertcourse.load_dataset("emotion", data_dir=shared_data)
+    assert len(loaded["train"]) == 16_000 and str(shared_data) in capsys.readouterr().out
+    assert "BERTCOURSE_DATA_DIR" not in os.environ
+
+
+def test_a_lesson_model_loads_by_its_handoff_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Lessons hand models on by the names declared in the registry; a missing one says which notebook to run."""
+    from bertcourse.course.registry import HANDOFFS
+
+    monkeypatch.setenv("BERTCOURSE_HOME", str(tmp_path))
+    with pytest.raises(ResourceUnavailable, match="run notebook 04_finetuning first"):
+        bertcourse.load_model("04_emotion_classifier")
+    with pytest.raises(ResourceUnavailable, match="No lesson saves"):
+        bertcourse.paths.saved_checkpoint("05_something")
+    folder = bertcourse.paths.artifacts_dir("06_bio_adapted")
+    BertModel(BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=16)).save_pretrained(folder)
+    assert isinstance(bertcourse.load_model("06_bio_adapted"), BertModel)
+    assert f"saved by notebook {HANDOFFS['06_bio_adapted'].made_by}" in capsys.readouterr().out

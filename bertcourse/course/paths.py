@@ -40,13 +40,17 @@ def artifacts_dir(name: str) -> Path:
     return path
 
 
-def saved_checkpoint(name: str, made_by: str) -> Path:
-    """The folder of a checkpoint an earlier notebook saved, or a short error saying which
-    notebook to run first (04 fine-tunes what 03 pretrained; 07 distils what 04 fine-tuned)."""
+def saved_checkpoint(name: str) -> Path:
+    """The folder of a checkpoint an earlier notebook saved (one of the registry's `HANDOFFS`), or a
+    short error saying which notebook to run first (04 fine-tunes what 03 pretrained; 07 distils
+    what 04 fine-tuned)."""
     from bertcourse.course.errors import ResourceUnavailable
+    from bertcourse.course.registry import HANDOFFS
 
+    if name not in HANDOFFS:
+        raise ResourceUnavailable(f"No lesson saves a checkpoint called {name!r}.", fix=f"use one of: {', '.join(HANDOFFS)}")
     path = course_home() / "artifacts" / name
     if not (path / "config.json").is_file():
         raise ResourceUnavailable(f"No saved checkpoint {name!r} in your course home.",
-                                  fix=f"run notebook {made_by} first (it saves this checkpoint)")
+                                  fix=f"run notebook {HANDOFFS[name].made_by} first (it saves this checkpoint)")
     return path

@@ -8,7 +8,9 @@ resources by these keys; `bertcourse.course.resources` decides where they come f
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 DatasetKind = Literal["text_classification", "token_classification", "corpus"]
@@ -31,8 +33,8 @@ class ModelEntry:
 class DatasetEntry:
     """A dataset the course refers to by `key`.
 
-    `local_files` maps split names to paths relative to the dataset's local folder; a path
-    may name several candidate files separated by `|` (first one present wins), so the same
+    `local_files` maps split names to candidate paths relative to the dataset's local folder
+    (the first one present wins; the first is what `bertcourse prefetch` writes), so the same
     entry reads both our jsonl copies and CoNLL column files.
     """
 
@@ -42,9 +44,9 @@ class DatasetEntry:
     hub_id: str | None
     hub_config: str | None
     local_folder: str
-    local_files: dict[str, str]
+    local_files: dict[str, tuple[str, ...]]
     laptop_folder: str
-    laptop_files: dict[str, str] = field(default_factory=dict)
+    laptop_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -64,9 +66,9 @@ MODELS: dict[str, ModelEntry] = {
     ]
 }
 
-_SPLITS_JSONL = {split: f"{split}.jsonl" for split in ("train", "validation", "test")}
+_SPLITS_JSONL = {split: (f"{split}.jsonl",) for split in ("train", "validation", "test")}
 _SPLITS_JSONL_OR_CONLL = {
-    split: f"{split}.jsonl|{split}.txt|{split}.txt.gz|raw/{split}.txt.gz"
+    split: (f"{split}.jsonl", f"{split}.txt", f"{split}.txt.gz", f"raw/{split}.txt.gz")
     for split in ("train", "validation", "test")
 }
 
@@ -89,16 +91,44 @@ DATASETS: dict[str, DatasetEntry] = {
                      "English encyclopedia text for MLM + NSP pretraining",
                      hub_id="Salesforce/wikitext", hub_config="wikitext-103-raw-v1",
                      local_folder="wikitext",
-                     local_files={"train": "enwiki_2015_sample/train.txt.gz",
-                                  "validation": "enwiki_2015_sample/validation.txt.gz"},
+                     local_files={"train": ("enwiki_2015_sample/train.txt.gz",),
+                                  "validation": ("enwiki_2015_sample/validation.txt.gz",)},
                      laptop_folder="corpus",
-                     laptop_files={"train": "train.txt", "validation": "validation.txt"}),
+                     laptop_files={"train": ("train.txt",), "validation": ("validation.txt",)}),
         DatasetEntry("pubmed", "corpus",
                      "Biomedical abstracts for domain-adaptive pretraining (the BioBERT recipe)",
                      hub_id=None, hub_config=None,
                      local_folder="pubmed_sample",
-                     local_files={"train": "genia_abstracts.txt.gz"},
+                     local_files={"train": ("genia_abstracts.txt.gz",)},
                      laptop_folder="bio_corpus",
-                     laptop_files={"train": "train.txt", "validation": "validation.txt"}),
+                     laptop_files={"train": ("train.txt",), "validation": ("validation.txt",)}),
     ]
 }
+
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A model one lesson saves in the learner's course home for a later lesson to load by name."""
+
+    name: str
+    made_by: str  # the notebook that saves it
+    summary: str
+
+
+HANDOFFS: dict[str, Handoff] = {
+    handoff.name: handoff
+    for handoff in [
+        Handoff("03_pretrained", "03_pretraining", "the small BERT pretrained from scratch with MLM + NSP"),
+        Handoff("04_emotion_classifier", "04_finetuning", "the encoder fine-tuned for six-way emotion"),
+        Handoff("06_bio_adapted", "06_biobert", "the encoder after continued MLM pretraining on biomedical text"),
+    ]
+}
+
+
+def local_dataset_folder(key: str, data_dir: str | Path | None = None) -> Path | None:
+    """Where a local copy of dataset `key` lives: `<data_dir>/<its folder>`, with `data_dir`
+    defaulting to BERTCOURSE_DATA_DIR; None when no data folder is set. The one place that knows
+    the layout (loading, doctor, prefetch and pretrain all ask here)."""
+    root = data_dir or os.environ.get("BERTCOURSE_DATA_DIR")
+    return Path(root).expanduser() / DATASETS[key].local_folder if root else None

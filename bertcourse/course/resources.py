@@ -24,9 +24,9 @@ from bertcourse.course import formats
 from bertcourse.course.errors import ResourceUnavailable
 from bertcourse.course.minilm import PACKAGE as MINILM_PACKAGE
 from bertcourse.course.minilm import verified_model_dir
-from bertcourse.course.paths import shipped_data_dir
+from bertcourse.course.paths import saved_checkpoint, shipped_data_dir
 from bertcourse.course.profiles import active_profile, resolve_model_key
-from bertcourse.course.registry import DATASETS, MINILM, MODELS, DatasetEntry
+from bertcourse.course.registry import DATASETS, HANDOFFS, MINILM, MODELS, DatasetEntry, local_dataset_folder
 
 _LOCAL_COPY_FIX = ("run `bertcourse prefetch` where the hub is reachable (or `bertcourse prefetch --from DIR` "
                    "from a copy) and set the BERTCOURSE_MODEL_DIR / BERTCOURSE_DATA_DIR line it prints, or "
@@ -52,6 +52,10 @@ def _announce(what: str, requested: str, served: str, where: str) -> None:
 
 
 def _from_pretrained(what: str, loader: Any, requested: str, **kwargs: Any) -> Any:
+    if requested in HANDOFFS:  # a model an earlier lesson saved: the profile has no say in it
+        loaded = loader.from_pretrained(saved_checkpoint(requested), **kwargs)
+        print(f"{what}: {requested} from your course home (saved by notebook {HANDOFFS[requested].made_by})")
+        return loaded
     served = resolve_model_key(requested)
     source, where = model_source(served)
     transformers.utils.logging.disable_progress_bar()
@@ -67,69 +71,47 @@ def _from_pretrained(what: str, loader: Any, requested: str, **kwargs: Any) -> A
 
 
 def load_tokenizer(requested: str = "bert-base-uncased", **kwargs: Any) -> Any:
-    """The tokenizer of `requested`, or of its stand-in in the active profile, told explicitly
+    """The tokenizer of `requested` (a registry model or a lesson's saved `HANDOFFS` name), or of its
+    stand-in in the active profile, told explicitly
     whether to lower-case from what the served model was trained with.
 
     Case is a strong clue to names, and one hub checkpoint gets it wrong by default:
     dmis-lab/biobert-base-cased-v1.1 ships no tokenizer_config.json, so transformers falls back to
     BERT's `do_lower_case=True` and feeds the cased model lower-cased text. Deciding it here, from
     the registry, means no lesson or benchmark can forget it."""
-    kwargs.setdefault("do_lower_case", not MODELS[resolve_model_key(requested)].cased)
+    if requested not in HANDOFFS:  # a saved lesson model keeps the casing its tokenizer was saved with
+        kwargs.setdefault("do_lower_case", not MODELS[resolve_model_key(requested)].cased)
     return _from_pretrained("Tokenizer", AutoTokenizer, requested, **kwargs)
 
 
 def load_model(requested: str = "bert-base-uncased", model_class: Any = AutoModel, **kwargs: Any) -> Any:
-    """A pretrained model of `model_class` (default `AutoModel`, the bare encoder)."""
+    """A pretrained model of `model_class` (default `AutoModel`, the bare encoder): a registry model
+    (served as the profile decides) or a model an earlier lesson saved (`HANDOFFS`, by name)."""
     return _from_pretrained(f"Model ({model_class.__name__})", model_class, requested, **kwargs)
 
 
-def _first_present(folder: Path, candidates: str) -> Path | None:
-    for name in candidates.split("|"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def _dataset_from_folder(entry: DatasetEntry, folder: Path, files: dict[str, str]) -> datasets.DatasetDict:
+def _dataset_from_folder(entry: DatasetEntry, folder: Path, files: dict[str, tuple[str, ...]]) -> datasets.DatasetDict:
     if not folder.is_dir():
         raise ResourceUnavailable(f"Dataset {entry.key!r}: folder {folder.name}/ not found in {folder.parent}.",
                                   fix=_LOCAL_COPY_FIX)
+    kind = formats.FORMATS[entry.kind]
+    labels = formats.read_labels(folder / "labels.txt") if kind.label_column else []
     splits: dict[str, datasets.Dataset] = {}
-    labels = formats.read_labels(folder / "labels.txt") if entry.kind != "corpus" else []
     for split, candidates in files.items():
-        path = _first_present(folder, candidates)
-        if path is None:
-            continue
-        if entry.kind == "text_classification":
-            features = datasets.Features({"text": datasets.Value("string"),
-                                          "label": datasets.ClassLabel(names=labels)})
-            rows = formats.read_text_classification(path, labels)
-        elif entry.kind == "token_classification":
-            features = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
-                                          "ner_tags": datasets.List(datasets.ClassLabel(names=labels))})
-            rows = formats.read_token_classification(path, labels)
-        else:
-            features = datasets.Features({"sentences": datasets.List(datasets.Value("string"))})
-            rows = [{"sentences": document} for document in formats.read_documents(path)]
-        splits[split] = datasets.Dataset.from_list(rows, features=features)
+        path = formats.first_present(folder, candidates)
+        if path is not None:
+            splits[split] = datasets.Dataset.from_list(kind.read(path, labels), features=kind.features(labels))
     if "train" not in splits:
         raise ResourceUnavailable(f"Dataset {entry.key!r}: no train split in {folder.name}/ "
-                                  f"(expected {files['train'].replace('|', ' or ')}).", fix=_LOCAL_COPY_FIX)
+                                  f"(expected {' or '.join(files['train'])}).", fix=_LOCAL_COPY_FIX)
     return datasets.DatasetDict(splits)
 
 
 def _wikitext_documents(split: datasets.Dataset) -> datasets.Dataset:
     """Regroup the hub's WikiText lines (' = Title = ' headings) into documents of sentences."""
-    documents: list[list[str]] = []
-    for line in split["text"]:
-        stripped = line.strip()
-        if stripped.startswith("= ") and not stripped.startswith("= = "):
-            documents.append([])
-        elif stripped and not stripped.startswith("="):
-            if not documents:
-                documents.append([])
-            documents[-1].extend(formats.split_sentences(stripped))
-    return datasets.Dataset.from_list([{"sentences": doc} for doc in documents if len(doc) > 1])
+    documents = ([sentence for paragraph in article for sentence in formats.split_sentences(paragraph)]
+                 for article in formats.wikitext_articles(split["text"]))
+    return datasets.Dataset.from_list([{"sentences": document} for document in documents if len(document) > 1])
 
 
 def _dataset_from_hub(entry: DatasetEntry) -> datasets.DatasetDict:
@@ -146,18 +128,24 @@ def _dataset_from_hub(entry: DatasetEntry) -> datasets.DatasetDict:
     return loaded
 
 
-def load_dataset(key: str) -> datasets.DatasetDict:
-    """The dataset `key` (see `bertcourse.course.registry.DATASETS`) for the active profile."""
+def load_dataset(key: str, data_dir: str | Path | None = None) -> datasets.DatasetDict:
+    """The dataset `key` (see `bertcourse.course.registry.DATASETS`) for the active profile.
+
+    `data_dir` names a local copy in the BERTCOURSE_DATA_DIR layout and then wins over the profile
+    (a command told where its data is must not read anything else)."""
     if key not in DATASETS:
         raise ResourceUnavailable(f"The course has no dataset called {key!r}.", fix=f"use one of: {', '.join(DATASETS)}")
     entry = DATASETS[key]
-    data_dir = os.environ.get("BERTCOURSE_DATA_DIR")
-    if not active_profile().uses_hub:
-        folder = shipped_data_dir() / entry.laptop_folder
-        loaded = _dataset_from_folder(entry, folder, entry.laptop_files or entry.local_files)
+    folder = local_dataset_folder(key, data_dir)
+    if data_dir is not None:
+        loaded = _dataset_from_folder(entry, folder, entry.local_files)
+        where = str(folder)
+    elif not active_profile().uses_hub:
+        loaded = _dataset_from_folder(entry, shipped_data_dir() / entry.laptop_folder,
+                                      entry.laptop_files or entry.local_files)
         where = f"the course's own data/{entry.laptop_folder} [laptop profile stand-in for {entry.hub_id or key}]"
-    elif data_dir and (Path(data_dir) / entry.local_folder).is_dir():
-        loaded = _dataset_from_folder(entry, Path(data_dir) / entry.local_folder, entry.local_files)
+    elif folder is not None and folder.is_dir():
+        loaded = _dataset_from_folder(entry, folder, entry.local_files)
         where = f"BERTCOURSE_DATA_DIR/{entry.local_folder}"
     else:
         loaded = _dataset_from_hub(entry)

@@ -17,7 +17,7 @@ from pathlib import Path
 from bertcourse.course.errors import CourseError
 from bertcourse.course.paths import REPO_DIR, shipped_data_dir
 from bertcourse.course.profiles import active_profile, model_overrides
-from bertcourse.course.registry import DATASETS, MINILM, MODELS
+from bertcourse.course.registry import DATASETS, MINILM, MODELS, local_dataset_folder
 
 LOCK_FILE = REPO_DIR / "requirements" / "lock.txt"
 CHECKED_PACKAGES = ("torch", "transformers", "datasets", "tokenizers", "accelerate", "evaluate", "seqeval",
@@ -92,7 +92,7 @@ def _resource_checks() -> list[Check]:
         checks.append(Check(f"laptop data {entry.laptop_folder}/", "PASS" if present else "FAIL",
                             "present" if present else "missing", "" if present else "re-clone the course repository"))
     if active_profile().uses_hub:
-        model_dir, data_dir = os.environ.get("BERTCOURSE_MODEL_DIR"), os.environ.get("BERTCOURSE_DATA_DIR")
+        model_dir = os.environ.get("BERTCOURSE_MODEL_DIR")
         for key in MODELS:
             if key != MINILM:
                 local = bool(model_dir) and (Path(model_dir) / key).is_dir()
@@ -100,7 +100,8 @@ def _resource_checks() -> list[Check]:
                                     "local copy" if local else "will download from the hub",
                                     "" if local else "run `bertcourse prefetch` before class and set the BERTCOURSE_MODEL_DIR line it prints"))
         for entry in DATASETS.values():
-            local = bool(data_dir) and (Path(data_dir) / entry.local_folder).is_dir()
+            folder = local_dataset_folder(entry.key)
+            local = folder is not None and folder.is_dir()
             remote = "will download from the hub" if entry.hub_id else "missing: it has no hub copy"
             checks.append(Check(f"gpu data {entry.key}", "PASS" if local else "WARN", "local copy" if local else remote,
                                 "" if local else "run `bertcourse prefetch` before class and set the BERTCOURSE_DATA_DIR line it prints"))

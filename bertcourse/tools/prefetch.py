@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import gzip
-import hashlib
 import json
 import os
 import shlex
@@ -41,7 +39,7 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,7 +51,7 @@ from tqdm.auto import tqdm
 from bertcourse.course import formats
 from bertcourse.course.errors import CourseError, IntegrityError
 from bertcourse.course.profiles import PROFILES
-from bertcourse.course.registry import DATASETS, MINILM, MODELS, DatasetEntry, ModelEntry
+from bertcourse.course.registry import DATASETS, MINILM, MODELS, DatasetEntry, ModelEntry, local_dataset_folder
 
 MANIFEST = "prefetch-manifest.json"
 PARTIAL = ".partial-"
@@ -80,18 +78,6 @@ class Source(Protocol):
 # Writing the course's local formats
 
 
-def _primary(candidates: str) -> str:
-    """The first of `a|b|c` candidates: the name prefetch writes."""
-    return candidates.split("|")[0]
-
-
-def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def _label_names(feature: Any, column: str, entry: DatasetEntry) -> list[str]:
     inner = getattr(feature, "feature", feature)  # List/Sequence(ClassLabel) for token tags
     names = getattr(inner, "names", None)
@@ -101,56 +87,15 @@ def _label_names(feature: Any, column: str, entry: DatasetEntry) -> list[str]:
     return list(names)
 
 
-def _articles(lines: Iterable[str]) -> Iterable[list[str]]:
-    """Group WikiText lines into articles (' = Title = ' starts one; ' = = Section = = ' is skipped)."""
-    article: list[str] = []
-    for line in lines:
-        stripped = line.strip()
-        if stripped.startswith("= ") and not stripped.startswith("= = "):
-            if article:
-                yield article
-            article = []
-        elif stripped and not stripped.startswith("="):
-            article.append(stripped)
-    if article:
-        yield article
-
-
-def _write_corpus(path: Path, documents: Iterable[list[str]]) -> None:
-    """Paragraph per line, blank line between documents; gzip (mtime 0, reproducible) for `.gz`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as raw:
-        sink = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else raw
-        try:
-            first = True
-            for document in documents:
-                sink.write(("" if first else "\n").encode() + "".join(p + "\n" for p in document).encode("utf-8"))
-                first = False
-        finally:
-            if sink is not raw:
-                sink.close()
-
-
 def write_dataset(entry: DatasetEntry, loaded: Any, dest: Path) -> None:
     """Write a hub `DatasetDict` for `entry` into `dest` in the course's local format."""
+    kind = formats.FORMATS[entry.kind]
     for split, candidates in entry.local_files.items():
         if split not in loaded:
             continue
         data = loaded[split]
-        path = dest / _primary(candidates)
-        if entry.kind == "text_classification":
-            names = _label_names(data.features["label"], "label", entry)
-            rows = ({"text": row["text"], "label": int(row["label"])} for row in data)
-            _write_jsonl(path, rows)
-        elif entry.kind == "token_classification":
-            names = _label_names(data.features["ner_tags"], "ner_tags", entry)
-            rows = ({"tokens": list(row["tokens"]), "ner_tags": [names[tag] for tag in row["ner_tags"]]}
-                    for row in data)
-            _write_jsonl(path, rows)
-        else:
-            names = []
-            lines = (line for batch in data.iter(batch_size=10_000) for line in batch["text"])
-            _write_corpus(path, _articles(lines))
+        names = _label_names(data.features[kind.label_column], kind.label_column, entry) if kind.label_column else []
+        kind.write(dest / candidates[0], data, names)
         if names:
             (dest / "labels.txt").write_text("".join(name + "\n" for name in names), encoding="utf-8")
 
@@ -197,7 +142,7 @@ class HubSource:
 
     def fetch_dataset(self, entry: DatasetEntry, dest: Path) -> None:
         if entry.hub_id is None:
-            raise NotInSource(f"no hub copy; put {', '.join(map(_primary, entry.local_files.values()))} "
+            raise NotInSource(f"no hub copy; put {', '.join(names[0] for names in entry.local_files.values())} "
                               f"under data/{entry.local_folder}/ yourself, or use --from DIR")
         import datasets
 
@@ -240,7 +185,7 @@ def _check_against(manifest_dir: Path, dest: Path, names: Sequence[str]) -> None
     for name in names:
         if name not in recorded:
             raise IntegrityError(f"{name} in {manifest_dir} is not in the folder's manifest.", fix=fix)
-        if (dest / name).stat().st_size != recorded[name]["bytes"] or sha256_of(dest / name) != recorded[name]["sha256"]:
+        if (dest / name).stat().st_size != recorded[name]["bytes"] or formats.sha256_of(dest / name) != recorded[name]["sha256"]:
             raise IntegrityError(f"{name} in {manifest_dir} does not match the sha256 its manifest records.",
                                  fix="copy that folder again from a good copy")
 
@@ -269,15 +214,16 @@ class FolderSource:
         _check_against(folder, dest, names)
 
     def fetch_dataset(self, entry: DatasetEntry, dest: Path) -> None:
-        folder = self.data_root / entry.local_folder
+        folder = local_dataset_folder(entry.key, self.data_root)
         if not folder.is_dir():
             raise NotInSource(f"no {entry.local_folder}/ in {self.data_root}")
-        names = [] if entry.kind == "corpus" else ["labels.txt"]
+        names = ["labels.txt"] if formats.FORMATS[entry.kind].label_column else []
         for split, candidates in entry.local_files.items():
-            present = [name for name in candidates.split("|") if (folder / name).is_file()]
-            if split == "train" and not present:
-                names.append(_primary(candidates))
-            names += present[:1]
+            present = formats.first_present(folder, candidates)
+            if present is not None:
+                names.append(present.relative_to(folder).as_posix())
+            elif split == "train":
+                names.append(candidates[0])
         names += [name for name in ("PROVENANCE.md",) if (folder / name).is_file()]
         missing = [name for name in names if not (folder / name).is_file()]
         if missing:
@@ -288,14 +234,6 @@ class FolderSource:
 
 # ---------------------------------------------------------------------------------------------
 # Checking, manifests, atomic placement
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _validate_model(folder: Path) -> None:
@@ -341,19 +279,14 @@ def _load_check(path: Path) -> None:
 
 def _validate_dataset(entry: DatasetEntry, folder: Path) -> None:
     """Read every split with the course's own readers: a broken copy fails here, not in class."""
-    labels = [] if entry.kind == "corpus" else formats.read_labels(folder / "labels.txt")
+    kind = formats.FORMATS[entry.kind]
+    labels = formats.read_labels(folder / "labels.txt") if kind.label_column else []
     for split, candidates in entry.local_files.items():
-        path = next((folder / name for name in candidates.split("|") if (folder / name).is_file()), None)
-        if path is None:
-            if split == "train":
-                raise CourseError(f"the fetched copy has no train split ({_primary(candidates)}).")
-            continue
-        if entry.kind == "text_classification":
-            formats.read_text_classification(path, labels)
-        elif entry.kind == "token_classification":
-            formats.read_token_classification(path, labels)
-        else:
-            formats.read_documents(path)
+        path = formats.first_present(folder, candidates)
+        if path is not None:
+            kind.read(path, labels)
+        elif split == "train":
+            raise CourseError(f"the fetched copy has no train split ({candidates[0]}).")
 
 
 def _files_of(folder: Path) -> list[str]:
@@ -362,7 +295,7 @@ def _files_of(folder: Path) -> list[str]:
 
 
 def _write_manifest(folder: Path, item: str, source: str) -> int:
-    files = {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256_of(folder / name)}
+    files = {name: {"bytes": (folder / name).stat().st_size, "sha256": formats.sha256_of(folder / name)}
              for name in _files_of(folder)}
     manifest = {"format": 1, "item": item, "source": source,
                 "fetched": datetime.now(UTC).isoformat(timespec="seconds"), "files": files}
@@ -401,7 +334,7 @@ def verify(folder: Path) -> tuple[str | None, int]:
         path = folder / name
         if not path.is_file():
             return f"missing {name}", size
-        if path.stat().st_size != row["bytes"] or sha256_of(path) != row["sha256"]:
+        if path.stat().st_size != row["bytes"] or formats.sha256_of(path) != row["sha256"]:
             return f"sha256 mismatch: {name}", size
     unlisted = sorted(set(_files_of(folder)) - set(files))
     if unlisted:
@@ -490,7 +423,7 @@ class ItemResult:
 def plan(out: Path, only: Sequence[str] | None = None) -> list[Item]:
     """The items to fetch into `out`: every hub model but the offline MiniLM, then every dataset."""
     items = [Item("model", key, out / "models" / key, entry) for key, entry in MODELS.items() if key != MINILM]
-    items += [Item("dataset", key, out / "data" / entry.local_folder, entry) for key, entry in DATASETS.items()]
+    items += [Item("dataset", key, local_dataset_folder(key, out / "data"), entry) for key, entry in DATASETS.items()]
     if only:
         unknown = [key for key in only if key not in {item.key for item in items}]
         if unknown:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -87,8 +86,7 @@ def load_documents(data_dir: Path | None) -> tuple[list[list[str]], list[list[st
             validation = formats.read_documents(held) if held else []
             print(f"Dataset: corpus from {where}: train {len(train):,}, validation {len(validation):,}")
             return _with_validation(train, validation)
-        os.environ["BERTCOURSE_DATA_DIR"] = str(where)
-    corpus = load_dataset("wikipedia")
+    corpus = load_dataset("wikipedia", data_dir=where if data_dir is not None else None)
     validation = corpus["validation"]["sentences"] if "validation" in corpus else []
     return _with_validation(corpus["train"]["sentences"], validation)
 
