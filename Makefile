@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup course test test-fast notebooks doctor
+.PHONY: setup course test test-fast test-portable notebooks doctor
 
 setup: $(STAMP)
 
@@ -27,6 +27,14 @@ test: setup
 test-fast: setup
 	BERTCOURSE_PROFILE=laptop $(BIN)/python -m pytest tests --ignore=tests/browser -p no:nbval \
 		-o addopts="" $(ARGS)
+
+# The notebooks under nbval with lower CPU kernels and one thread, standing in for other CPUs.
+PORTABLE_VARIANTS := ATEN_CPU_CAPABILITY=avx2 ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1
+test-portable: setup
+	@for variant in $(PORTABLE_VARIANTS); do \
+		echo "== nbval of every notebook with $$variant"; \
+		env $$variant BERTCOURSE_PROFILE=laptop $(BIN)/python -m pytest notebooks -q || exit 1; \
+	done
 
 notebooks: setup
 	$(BIN)/bertcourse notebooks

@@ -15,7 +15,7 @@ It prints one short line (so the number is visible in the notebook too; pass `qu
 skip it) and, when the notebook runs under `bertcourse run`, appends the metric as one JSON line to
 the file named by `BERTCOURSE_METRICS_FILE`, which the runner sets per notebook. Interactively that
 variable is unset and nothing is written. Keep the printed value deterministic in the laptop
-profile (nbval compares it), or mark the cell `# NBVAL_IGNORE_OUTPUT` for timings.
+profile (nbval compares it), or tag the cell `nbval-ignore-output` (with its reason) for timings.
 """
 
 from __future__ import annotations
