@@ -11,7 +11,8 @@ loss); loading, plotting, training loops and quizzes live here, in three rooms p
   of the package.
 - `bertcourse.tools`: the instructor and author commands behind the `bertcourse` CLI (doctor,
   prefetch, pretrain, run, notebooks). They may import anything.
-- `bertcourse.quiz`: the quiz engine and banks. It imports only `bertcourse.course`.
+- `bertcourse.quiz`: the quiz engine and banks. It imports `bertcourse.course` and, to re-check
+  computed answers, lesson modules; never `tools`.
 
 This module is the one facade for runtime names: notebooks use `bc.<name>` and the lesson
 modules, nothing else. Names load lazily (PEP 562), so `bertcourse progress export` and other

@@ -17,6 +17,8 @@ The second group looks at a model's attention: `attention_maps` collects the wei
 one head as a heatmap, and `AttentionExplorer` is an offline, interactive layer/head picker
 made of ipywidgets (no JavaScript from the internet). `attention_cost` measures the time and
 memory of one encoder forward against sequence length.
+
+Room: a lesson module; imports `bertcourse.course` and other lesson modules, never tools or quiz.
 """
 
 from __future__ import annotations

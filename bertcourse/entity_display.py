@@ -11,6 +11,8 @@ tint for contrast.
     show = compare_tags(tokens, gold_tags, predicted_tags)  # gold and predicted, one above the other
 
 Each returns an `EntityMarkup`: Jupyter renders its HTML, `str()` gives the bracketed text.
+
+Room: a lesson module; imports `bertcourse.course` and other lesson modules, never tools or quiz.
 """
 
 from __future__ import annotations

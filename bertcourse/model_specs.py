@@ -6,6 +6,8 @@ device, where tensors have shapes but no storage, so even BERT-Large's 335M para
 no memory or time to count. `parameter_breakdown` groups a model's parameters by component,
 and `formula_breakdown` derives the same numbers from the configuration alone, so the
 notebook can check the arithmetic against the real module tree.
+
+Room: a lesson module; imports `bertcourse.course` and other lesson modules, never tools or quiz.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Each function draws on a given matplotlib `Axes` (or a new figure) and returns t
 notebook can place several plots side by side and tests can inspect what was drawn. Colours and
 sizes are fixed and no timestamps are drawn, so re-running a notebook gives the same picture.
 Born in notebook 04 (emotion classification); the NER lessons reuse the confusion matrix.
+
+Room: a lesson module; imports `bertcourse.course` and other lesson modules, never tools or quiz.
 """
 
 from __future__ import annotations

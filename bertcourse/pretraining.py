@@ -12,6 +12,8 @@ exactly the code that `bertcourse pretrain` and `benchmarks/pretraining_speed.py
   (`pretraining_loss`).
 
 The loop, its batches, settings and checkpoints live in `bertcourse.pretrain_loop` and its siblings.
+
+Room: a lesson module; imports `bertcourse.course` and other lesson modules, never tools or quiz.
 """
 
 from __future__ import annotations

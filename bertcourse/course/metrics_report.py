@@ -16,6 +16,8 @@ skip it) and, when the notebook runs under `bertcourse run`, appends the metric 
 the file named by `BERTCOURSE_METRICS_FILE`, which the runner sets per notebook. Interactively that
 variable is unset and nothing is written. Keep the printed value deterministic in the laptop
 profile (nbval compares it), or tag the cell `nbval-ignore-output` (with its reason) for timings.
+
+Room: runtime (`bertcourse.course`); imports only other runtime modules.
 """
 
 from __future__ import annotations

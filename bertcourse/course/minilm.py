@@ -4,6 +4,8 @@ It is a real pretrained BertModel (6 layers, 384 hidden, 12 heads) with the bert
 WordPiece vocabulary, so every architecture lesson applies to it unchanged. It has no MLM head.
 The weights are checked against known sha256 digests before first use, because a truncated or
 tampered file would otherwise surface as baffling numbers three notebooks later.
+
+Room: runtime (`bertcourse.course`); imports only other runtime modules.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Two kinds of location exist and must never be confused:
 - read-only course material that ships in the repository (`data/`, quiz banks);
 - the learner's writable course home (progress database, checkpoints from notebook 03,
   fine-tuned models from notebook 04), which survives kernel restarts and `git pull`.
+
+Room: runtime (`bertcourse.course`); imports only other runtime modules.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ Substitutions are printed, never silent: nobody should mistake MiniLM for BERT-B
 `BERTCOURSE_MODEL_OVERRIDES` (e.g. `bert-base-uncased=all-MiniLM-L6-v2` or `*=all-MiniLM-L6-v2`)
 swaps checkpoints in any profile, which is how the `gpu` profile runs on a machine that cannot
 reach the hub.
+
+Room: runtime (`bertcourse.course`); imports only other runtime modules.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Each entry says where the real thing lives on the Hugging Face hub (what online 
 instructors load), what stands in for it in the offline `laptop` profile, and how a local copy
 is laid out (what `BERTCOURSE_DATA_DIR` / `BERTCOURSE_MODEL_DIR` point at). Notebooks ask for
 resources by these keys; `bertcourse.course.resources` decides where they come from.
+
+Room: runtime (`bertcourse.course`); imports only other runtime modules.
 """
 
 from __future__ import annotations

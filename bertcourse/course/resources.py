@@ -8,6 +8,8 @@
 Where things come from, in order: the laptop profile's offline stand-ins; in the gpu profile a
 local copy under `BERTCOURSE_MODEL_DIR/<key>` or `BERTCOURSE_DATA_DIR/<folder>`; else the hub.
 Each load prints one line saying what was requested and what actually serves it.
+
+Room: runtime (`bertcourse.course`); imports only other runtime modules.
 """
 
 from __future__ import annotations

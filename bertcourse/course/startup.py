@@ -1,5 +1,8 @@
 """What the first cell of every notebook calls: seeds, quiet logging, and a plain statement of
-which profile is active and what stands in for what."""
+which profile is active and what stands in for what.
+
+Room: runtime (`bertcourse.course`); imports only other runtime modules.
+"""
 
 from __future__ import annotations
 

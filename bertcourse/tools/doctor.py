@@ -2,6 +2,8 @@
 
 Prints a pass/warn/fail table: Python and library versions against the lock file, the active
 profile, the compute device, and which course resources are available offline.
+
+Room: tools (instructor and author commands); may import anything in the package.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@
 
 All notebooks of one run share one course home, as a learner's would: notebook 04 finds the
 checkpoint notebook 03 saved.
+
+Room: tools (instructor and author commands); may import anything in the package.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ trusted no further than it can be checked: a manifest it carries must list and m
 copied (a manifest that is unreadable, malformed or incomplete is a reason to refuse, not to skip
 the check); without one, the loading checks above are all there is. Symbolic links that lead out
 of the source folder are never followed. The hub is checked for reachability once, up front.
+
+Room: tools (instructor and author commands); may import anything in the package.
 """
 
 from __future__ import annotations

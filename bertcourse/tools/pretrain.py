@@ -12,6 +12,8 @@ evaluate on held-out documents against baselines, and save model + tokenizer whe
 finds them. Ctrl-C or SIGTERM stops after the current step and writes a checkpoint;
 `--resume` continues from it exactly (same vocabulary, weights, optimizer, data position).
 `--minutes` counts training time only, summed over resumed sessions.
+
+Room: tools (instructor and author commands); may import anything in the package.
 """
 
 from __future__ import annotations
