@@ -130,6 +130,14 @@ def neighbour_pairs(documents: Sequence[Sequence[str]]) -> list[tuple[str, str]]
     return [(doc[i], doc[i + 1]) for doc in documents for i in range(len(doc) - 1)]
 
 
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """Backpropagate `loss`, update, clear the gradients; the loss as a float for the curve."""
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item()
+
+
 def contrastive_finetune(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], steps: int,
                          batch_size: int = 32, learning_rate: float = 1e-4, pooling: Pooling = "mean",
                          max_length: int = 64, seed: int = 0) -> list[float]:
@@ -146,11 +154,7 @@ def contrastive_finetune(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, 
         batch = rng.sample(list(pairs), min(batch_size, len(pairs)))
         anchors = _forward_pooled(model, tokenizer, [a for a, _ in batch], pooling, max_length)
         positives = _forward_pooled(model, tokenizer, [b for _, b in batch], pooling, max_length)
-        loss = contrastive_loss(anchors, positives)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(loss.item())
+        losses.append(optimizer_step(optimizer, contrastive_loss(anchors, positives)))
     model.eval()
     return losses
 

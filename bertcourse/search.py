@@ -24,7 +24,10 @@ import faiss
 import numpy as np
 import Stemmer
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from bertcourse.embeddings import optimizer_step
 
 
 class BM25Index:
@@ -157,11 +160,7 @@ def train_cross_encoder(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, s
                               truncation=True, max_length=max_length, return_tensors="pt")
             logits = model(**batch).logits.squeeze(-1)
             target = torch.tensor([labels[i] for i in chosen], dtype=logits.dtype)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            losses.append(loss.item())
+            losses.append(optimizer_step(optimizer, F.binary_cross_entropy_with_logits(logits, target)))
     model.eval()
     return losses
 
