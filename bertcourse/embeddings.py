@@ -27,8 +27,13 @@ from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
 from bertcourse.classification import mean_pool
+from bertcourse.course.profiles import resolve_model_key
+from bertcourse.course.resources import model_source
 
 Pooling = Literal["cls", "mean"]
+
+# Written out in notebook 09 (`#@save bertcourse.embeddings` cells); tests/test_saved_cells.py keeps them identical.
+SAVED_IN_NOTEBOOK = dict.fromkeys(("pool", "contrastive_loss"), "09_embeddings_search")
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -> torch.Tensor:
@@ -46,6 +51,7 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -
 def _forward_pooled(model: Any, tokenizer: Any, sentences: Sequence[str], pooling: Pooling,
                     max_length: int) -> torch.Tensor:
     device = next(model.parameters()).device
+    max_length = min(max_length, model.config.max_position_embeddings)   # a small BERT may have fewer positions
     batch = tokenizer(list(sentences), padding=True, truncation=True, max_length=max_length,
                       return_tensors="pt").to(device)
     batch.pop("token_type_ids", None)  # one segment only: the model's default (all zeros) is the same
@@ -168,3 +174,15 @@ def best_threshold(scores: Sequence[float], labels: Sequence[int]) -> tuple[floa
     accuracies = [float(np.mean((scores >= t) == labels)) for t in candidates]
     best = int(np.argmax(accuracies))
     return float(candidates[best]), accuracies[best]
+
+
+def sentence_transformer(requested: str = "bert-base-uncased") -> Any:
+    """The encoder that serves `requested` in the active profile, loaded by `sentence-transformers`.
+
+    In the laptop profile that is the MiniLM package folder, a complete sentence-transformers model
+    (Transformer, mean Pooling, Normalize modules), so it loads from disk without the hub."""
+    from sentence_transformers import SentenceTransformer
+
+    source, where = model_source(resolve_model_key(requested))
+    print(f"sentence-transformers: {requested} from {where}")
+    return SentenceTransformer(source, device="cpu")

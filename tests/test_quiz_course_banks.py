@@ -156,7 +156,7 @@ ANSWERS: dict[str, dict[str, object]] = {
         "in_batch_negatives": "The positives of the other B - 1 pairs in the same batch",
         "contrastive_chance": "3.47",
         "control_run": "How much of the change comes from the real pairing rather than from training with the same "
-                       "recipe, which also spreads the vectors apart",
+                       "recipe at all",
         "bm25_wins": {"A query built around an error code such as F07",
                       "A query naming a product model number that appears in one document"},
         "mrr_by_hand": "0.417",
