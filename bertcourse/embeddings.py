@@ -12,6 +12,8 @@ pairs) does it well. `benchmarks/embeddings_search.py` runs the same code on STS
 The ideas (pooling, the in-batch contrastive loss, the threshold chosen on validation data) are
 written out in notebook 09; its `#@save` cells are identical copies of the functions here
 (tests/test_saved_cells.py keeps them so).
+
+Room: a lesson module. It imports `bertcourse.course` and `bertcourse.classification` (mean pooling).
 """
 
 from __future__ import annotations

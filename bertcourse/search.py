@@ -11,6 +11,8 @@ Born in notebook 09 (an FAQ written for the course, queried with labelled questi
 
 A ranking is an array of document indices, best first; `relevant[q]` is the set of document
 indices that answer query q.
+
+Room: a lesson module. It imports `bertcourse.embeddings`.
 """
 
 from __future__ import annotations
