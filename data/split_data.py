@@ -1,9 +1,11 @@
 """Build the train/validation/test splits of the course's own datasets from their authored sources.
 
 Authored sources (written by hand for this course) stay as they are:
-  emotion/parts/*.jsonl, ner/all.jsonl, bio_ner/all.jsonl, corpus/parts/*.txt, bio_corpus/all.txt
+  emotion/parts/*.jsonl, ner/all.jsonl, bio_ner/all.jsonl, corpus/parts/*.txt, bio_corpus/all.txt,
+  sts/all.jsonl
 and this script derives the split files next to them, deterministically (fixed seed),
-stratified by label for emotion, after dropping exact duplicates (case- and space-insensitive).
+stratified by label for emotion and by whole score for sts, after dropping exact duplicates
+(case- and space-insensitive). faq/ and intents/ are authored as they are used, not derived.
 Re-run it after adding examples:  python data/split_data.py
 """
 
@@ -87,12 +89,31 @@ def split_corpus(folder: str, sources: list[Path]) -> None:
         (DATA / folder / f"{name}.txt").write_text("\n\n".join(part) + "\n", encoding="utf-8")
 
 
+def split_sts() -> None:
+    """Half validation (choosing thresholds), half test, each covering the whole 0-5 range."""
+    rows = _unique(_read_jsonl([DATA / "sts" / "all.jsonl"]), lambda row: row["sentence1"] + " || " + row["sentence2"])
+    by_score: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_score[min(int(row["score"]), 4)].append(row)
+    splits: dict[str, list[dict]] = defaultdict(list)
+    rng = random.Random(SEED)
+    for score in sorted(by_score):
+        group = by_score[score]
+        rng.shuffle(group)
+        for name, part in _cut(group, {"validation": 0.5, "test": 0.5}).items():
+            splits[name].extend(part)
+    for name, part in splits.items():
+        rng.shuffle(part)
+        _write_jsonl(DATA / "sts" / f"{name}.jsonl", part)
+
+
 def main() -> None:
     split_emotion()
     split_token_classification("ner")
     split_token_classification("bio_ner")
     split_corpus("corpus", sorted((DATA / "corpus" / "parts").glob("*.txt")))
     split_corpus("bio_corpus", [DATA / "bio_corpus" / "all.txt"])
+    split_sts()
 
 
 if __name__ == "__main__":

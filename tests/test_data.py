@@ -79,3 +79,72 @@ def test_splits_are_exactly_the_authored_sources() -> None:
         authored = {_normalised(" ".join(row["tokens"])) for row in _jsonl(DATA / folder / "all.jsonl")}
         derived = [_normalised(" ".join(row["tokens"])) for split in SPLITS for row in _jsonl(DATA / folder / f"{split}.jsonl")]
         assert sorted(authored) == sorted(derived), f"{folder}: re-run python data/split_data.py"
+
+
+# --- lesson 09: STS pairs, FAQ corpus, labelled queries, intents ---------------------------------
+
+def _content_words(text: str) -> set[str]:
+    stop = {"a", "an", "the", "is", "it", "my", "i", "to", "of", "in", "on", "and", "or", "do", "how", "what",
+            "can", "for", "with", "after", "when", "does", "this", "that", "at", "by", "be", "are", "from"}
+    return {word.strip(".,?!'\"") for word in text.lower().split()} - stop - {""}
+
+
+def _overlap(first: str, second: str) -> float:
+    """Jaccard overlap of content words: 1 for the same words, 0 for none in common."""
+    a, b = _content_words(first), _content_words(second)
+    return len(a & b) / max(1, len(a | b))
+
+
+def test_sts_pairs_are_graded_across_the_range_and_split_without_overlap() -> None:
+    splits = {split: formats.read_sentence_pairs(DATA / "sts" / f"{split}.jsonl") for split in ("validation", "test")}
+    for split, rows in splits.items():
+        assert len(rows) >= 80, split
+        assert {int(min(row["score"], 4.9)) for row in rows} == {0, 1, 2, 3, 4}, f"{split} misses a score band"
+    keys = {split: {_normalised(row["sentence1"] + " || " + row["sentence2"]) for row in rows} for split, rows in splits.items()}
+    assert not keys["validation"] & keys["test"]
+    authored = [_normalised(row["sentence1"] + " || " + row["sentence2"]) for row in _jsonl(DATA / "sts" / "all.jsonl")]
+    assert sorted(set(authored)) == sorted(keys["validation"] | keys["test"]), "sts: re-run python data/split_data.py"
+    sentences = [row[key] for rows in splits.values() for row in rows for key in ("sentence1", "sentence2")]
+    assert len({_normalised(s) for s in sentences}) == len(sentences), "a sentence is reused in two pairs"
+
+
+def test_faq_ids_are_unique_and_every_query_points_at_real_entries() -> None:
+    faq = _jsonl(DATA / "faq" / "faq.jsonl")
+    ids = [entry["id"] for entry in faq]
+    assert len(ids) == len(set(ids)) and len(faq) >= 60
+    assert all(entry["question"].strip() and entry["answer"].strip() for entry in faq)
+    queries = _jsonl(DATA / "faq" / "queries.jsonl")
+    assert len(queries) >= 40
+    for row in queries:
+        assert row["relevant"] and set(row["relevant"]) <= set(ids), row["query"]
+        assert row["kind"] in {"paraphrase", "lexical", "exact"}
+    assert {row["kind"] for row in queries} == {"paraphrase", "lexical", "exact"}
+
+
+def test_queries_are_not_copies_of_the_faq_they_search() -> None:
+    """A query that repeats an FAQ question would measure string matching, not search."""
+    faq = _jsonl(DATA / "faq" / "faq.jsonl")
+    for row in _jsonl(DATA / "faq" / "queries.jsonl"):
+        closest = max(faq, key=lambda entry: _overlap(row["query"], entry["question"]))
+        assert _overlap(row["query"], closest["question"]) < 0.6, (row["query"], closest["question"])
+
+
+def test_the_faucet_scenario_needs_meaning_not_keywords() -> None:
+    faq = {entry["id"]: entry for entry in _jsonl(DATA / "faq" / "faq.jsonl")}
+    query = next(row for row in _jsonl(DATA / "faq" / "queries.jsonl") if row["query"] == "how to fix a leaking faucet")
+    answer = faq[query["relevant"][0]]
+    assert "dripping tap" in answer["question"]
+    text = (answer["question"] + " " + answer["answer"]).lower()
+    assert not {"fix", "leak", "leaking", "faucet"} & set(text.replace(".", " ").replace(",", " ").split())
+
+
+def test_intents_cover_every_label_in_both_splits_without_overlap() -> None:
+    labels = formats.read_labels(DATA / "intents" / "labels.txt")
+    train = formats.read_text_classification(DATA / "intents" / "train.jsonl", labels)
+    test = formats.read_text_classification(DATA / "intents" / "test.jsonl", labels)
+    assert Counter(row["label"] for row in train) == Counter({label: 4 for label in range(len(labels))})
+    assert {row["label"] for row in test} == set(range(len(labels)))
+    assert not {_normalised(row["text"]) for row in train} & {_normalised(row["text"]) for row in test}
+    assert "I want to book a flight to Paris next week" in {row["text"] for row in test}
+    for message in test:   # held-out messages are not near-copies of the labelled examples
+        assert max(_overlap(message["text"], example["text"]) for example in train) < 0.6, message["text"]

@@ -169,6 +169,9 @@ def test_each_kind_reads_back_what_it_writes(kind: str, tmp_path: Path) -> None:
     elif kind == "token_classification":
         split = [{"tokens": ["Ada", "wrote"], "ner_tags": [1, 0]}]
         expected = [{"tokens": ["Ada", "wrote"], "ner_tags": ["B-X", "O"]}]
+    elif kind == "sentence_pairs":
+        split = [{"sentence1": "A dog runs.", "sentence2": "A dog is running.", "score": 4.8}]
+        expected = split
     else:
         split = datasets.Dataset.from_list([{"text": t} for t in
                                             [" = Rivers = ", "Rivers flow. They carve valleys.", " = = Deltas = = ",

@@ -145,9 +145,30 @@ ANSWERS: dict[str, dict[str, object]] = {
         "embeddings_share": "The word-embedding table (vocabulary × hidden size) is kept whole and is about half of "
                             "MiniLM's parameters",
     },
+    "09_embeddings_search": {
+        "mean_pool_mask": "So that [PAD] positions do not count, and a sentence gets the same vector whatever it is "
+                          "batched with",
+        "raw_cls": "Nothing in its pretraining asked sentences with similar meanings to have close [CLS] vectors; "
+                   "[CLS] only fed the next-sentence classifier",
+        "anisotropy_meaning": "Its vectors all point in nearly the same direction, so a high cosine between two "
+                              "sentences says little about their meaning",
+        "cosine_unit": "Their dot product",
+        "in_batch_negatives": "The positives of the other B - 1 pairs in the same batch",
+        "contrastive_chance": "3.47",
+        "control_run": "How much of the change comes from the real pairing rather than from training with the same "
+                       "recipe at all",
+        "bm25_wins": {"A query built around an error code such as F07",
+                      "A query naming a product model number that appears in one document"},
+        "mrr_by_hand": "0.417",
+        "cross_encoder_rerank": "It reads the query and the document together, so nothing can be precomputed and "
+                                "every document costs a full forward pass per query",
+        "threshold_on_validation": "A threshold tuned on the test pairs would make the test accuracy optimistic: it "
+                                   "would no longer measure how the choice generalises",
+    },
 }
 MINIMUM_QUESTIONS = {"00_start_here": 8, "01_tokenization": 6, "02_architecture": 6, "03_pretraining": 11,
-                     "04_finetuning": 10, "05_ner": 9, "06_biobert": 8, "07_distillation": 8}
+                     "04_finetuning": 10, "05_ner": 9, "06_biobert": 8, "07_distillation": 8,
+                     "09_embeddings_search": 11}
 
 
 def closed_questions() -> list:
@@ -177,7 +198,7 @@ def test_computed_questions_use_the_agreed_live_values():
                   for name in REGISTRY[q.compute].needs} for nb in MINIMUM_QUESTIONS}
     assert needs == {"00_start_here": set(), "01_tokenization": {"tokenizer"}, "02_architecture": {"config"},
                      "03_pretraining": set(), "04_finetuning": set(), "05_ner": set(), "06_biobert": set(),
-                     "07_distillation": {"config"}}
+                     "07_distillation": {"config"}, "09_embeddings_search": set()}
 
 
 def test_answer_table_covers_every_closed_question():

@@ -70,9 +70,11 @@ def test_laptop_loads_the_offline_encoder_and_tokenizer(capsys: pytest.CaptureFi
 @pytest.mark.parametrize("key", list(DATASETS))
 def test_every_dataset_loads_offline_in_laptop_profile(key: str) -> None:
     loaded = bertcourse.load_dataset(key)
-    assert len(loaded["train"]) > 0 and "validation" in loaded
-    column = {"text_classification": "label", "token_classification": "ner_tags", "corpus": "sentences"}
-    assert column[DATASETS[key].kind] in loaded["train"].column_names
+    first = loaded["train"] if "train" in loaded else loaded["validation"]   # the laptop STS set has no train split
+    assert len(first) > 0 and "validation" in loaded
+    column = {"text_classification": "label", "token_classification": "ner_tags", "corpus": "sentences",
+              "sentence_pairs": "score"}
+    assert column[DATASETS[key].kind] in first.column_names
 
 
 def test_gpu_profile_reads_real_local_copies(monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
@@ -86,6 +88,19 @@ def test_gpu_profile_reads_real_local_copies(monkeypatch: pytest.MonkeyPatch, sh
     assert len(bertcourse.load_dataset("ncbi_disease")["test"]) == 940
     wiki = bertcourse.load_dataset("wikipedia")
     assert len(wiki["train"]) == 556 and len(wiki["train"][0]["sentences"]) > 10
+
+
+def test_stsb_loads_in_both_profiles_on_the_0_to_5_scale(monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
+    laptop = bertcourse.load_dataset("stsb")
+    assert set(laptop) == {"validation", "test"} and len(laptop["test"]) >= 80
+    bertcourse.use_profile("gpu")
+    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(shared_data))
+    real = bertcourse.load_dataset("stsb")
+    assert {name: len(split) for name, split in real.items()} == {"train": 5749, "validation": 1500, "test": 1379}
+    first = real["train"][0]
+    assert (first["sentence1"], first["sentence2"], first["score"]) == (
+        "A plane is taking off.", "An air plane is taking off.", 5.0)
+    assert 0.0 <= min(real["test"]["score"]) and max(real["test"]["score"]) == 5.0
 
 
 def test_gpu_profile_local_conll_column_files_match_jsonl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -214,3 +229,13 @@ def test_a_lesson_model_loads_by_its_handoff_name(tmp_path: Path, monkeypatch: p
                          intermediate_size=16)).save_pretrained(folder)
     assert isinstance(bertcourse.load_model("06_bio_adapted"), BertModel)
     assert f"saved by notebook {HANDOFFS['06_bio_adapted'].made_by}" in capsys.readouterr().out
+
+
+def test_hub_sts_scores_are_put_on_the_course_scale() -> None:
+    """sentence-transformers/stsb stores score / 5; loading and prefetch both rescale through the registry."""
+    import datasets
+
+    hub_like = datasets.DatasetDict({"test": datasets.Dataset.from_list(
+        [{"sentence1": "a", "sentence2": "b", "score": 0.5}, {"sentence1": "c", "sentence2": "d", "score": 1.0}])})
+    assert DATASETS["stsb"].from_hub(hub_like)["test"]["score"] == [2.5, 5.0]
+    assert DATASETS["emotion"].from_hub(hub_like) is hub_like

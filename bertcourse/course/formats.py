@@ -4,6 +4,7 @@ The formats are deliberately plain so instructors can bring their own copies:
 - text classification: jsonl `{"text": str, "label": int | str}` + `labels.txt` (line i = label i);
 - token classification: jsonl `{"tokens": [str], "ner_tags": [str | int]}` + `labels.txt`,
   or CoNLL column files (token first, tag last, blank line between sentences);
+- sentence pairs: jsonl `{"sentence1": str, "sentence2": str, "score": float}` (STS, 0 to 5);
 - corpora: plain text (optionally .gz), one paragraph or sentence per line, a blank line
   between documents.
 Every reader validates as it goes and names the file and line of the first problem, because a
@@ -159,6 +160,21 @@ def read_token_classification(path: Path, labels: list[str]) -> list[dict]:
     return _not_empty(sentences, path)
 
 
+def read_sentence_pairs(path: Path, labels: list[str] | None = None) -> list[dict]:
+    """Rows `{"sentence1", "sentence2", "score"}` from a jsonl file, scores on the 0-5 STS scale."""
+    rows = []
+    for line_no, row in _jsonl_rows(path):
+        where = f"{path.name}, line {line_no}"
+        pair = [row.get(key) for key in ("sentence1", "sentence2")]
+        if not all(isinstance(text, str) and text.strip() for text in pair):
+            raise DataFormatError(f"{where}: need non-empty \"sentence1\" and \"sentence2\".")
+        score = row.get("score")
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 5:
+            raise DataFormatError(f"{where}: \"score\" must be a number from 0 to 5, not {score!r}.")
+        rows.append({"sentence1": pair[0], "sentence2": pair[1], "score": float(score)})
+    return _not_empty(rows, path)
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Split a paragraph into sentences at ., ! or ? followed by a capital or digit.
 
@@ -272,6 +288,13 @@ def _corpus_features(labels: list[str]) -> Any:
     return datasets.Features({"sentences": datasets.List(datasets.Value("string"))})
 
 
+def _sentence_pair_features(labels: list[str]) -> Any:
+    import datasets
+
+    return datasets.Features({"sentence1": datasets.Value("string"), "sentence2": datasets.Value("string"),
+                              "score": datasets.Value("float32")})
+
+
 FORMATS: dict[str, DatasetFormat] = {
     "text_classification": DatasetFormat(
         read=read_text_classification,
@@ -291,5 +314,12 @@ FORMATS: dict[str, DatasetFormat] = {
         features=_corpus_features,
         write=lambda path, split, names: write_corpus(
             path, wikitext_articles(line for batch in split.iter(batch_size=10_000) for line in batch["text"])),
+        label_column=None),
+    "sentence_pairs": DatasetFormat(
+        read=read_sentence_pairs,
+        features=_sentence_pair_features,
+        write=lambda path, split, names: write_jsonl(
+            path, ({"sentence1": row["sentence1"], "sentence2": row["sentence2"], "score": float(row["score"])}
+                   for row in split)),
         label_column=None),
 }

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-DatasetKind = Literal["text_classification", "token_classification", "corpus"]
+DatasetKind = Literal["text_classification", "token_classification", "corpus", "sentence_pairs"]
 
 MINILM = "all-MiniLM-L6-v2"
 
@@ -37,7 +37,8 @@ class DatasetEntry:
 
     `local_files` maps split names to candidate paths relative to the dataset's local folder
     (the first one present wins; the first is what `bertcourse prefetch` writes), so the same
-    entry reads both our jsonl copies and CoNLL column files.
+    entry reads both our jsonl copies and CoNLL column files. A set without a training split (the
+    course's STS pairs, for evaluation only) lists none.
     """
 
     key: str
@@ -49,6 +50,13 @@ class DatasetEntry:
     local_files: dict[str, tuple[str, ...]]
     laptop_folder: str
     laptop_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    hub_score_scale: float = 1.0  # sentence pairs: the hub copy's score times this is on the course's 0-5 scale
+
+    def from_hub(self, loaded: Any) -> Any:
+        """A hub `DatasetDict` (or split) with its scores on the course's scale."""
+        if self.hub_score_scale == 1.0:
+            return loaded
+        return loaded.map(lambda row: {"score": row["score"] * self.hub_score_scale})
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -104,6 +112,12 @@ DATASETS: dict[str, DatasetEntry] = {
                      local_files={"train": ("genia_abstracts.txt.gz",)},
                      laptop_folder="bio_corpus",
                      laptop_files={"train": ("train.txt",), "validation": ("validation.txt",)}),
+        DatasetEntry("stsb", "sentence_pairs",
+                     "STS Benchmark: English sentence pairs with human similarity scores from 0 to 5",
+                     hub_id="sentence-transformers/stsb", hub_config=None,
+                     local_folder="stsb", local_files=_SPLITS_JSONL, laptop_folder="sts",
+                     laptop_files={"validation": ("validation.jsonl",), "test": ("test.jsonl",)},
+                     hub_score_scale=5.0),  # sentence-transformers/stsb stores score / 5
     ]
 }
 

@@ -103,7 +103,7 @@ def _dataset_from_folder(entry: DatasetEntry, folder: Path, files: dict[str, tup
         path = formats.first_present(folder, candidates)
         if path is not None:
             splits[split] = datasets.Dataset.from_list(kind.read(path, labels), features=kind.features(labels))
-    if "train" not in splits:
+    if "train" in files and "train" not in splits:
         raise ResourceUnavailable(f"Dataset {entry.key!r}: no train split in {folder.name}/ "
                                   f"(expected {' or '.join(files['train'])}).", fix=_LOCAL_COPY_FIX)
     return datasets.DatasetDict(splits)
@@ -127,7 +127,7 @@ def _dataset_from_hub(entry: DatasetEntry) -> datasets.DatasetDict:
                                   f"{str(err).splitlines()[0][:160]}", fix=_LOCAL_COPY_FIX) from None
     if entry.kind == "corpus":
         return datasets.DatasetDict({name: _wikitext_documents(split) for name, split in loaded.items()})
-    return loaded
+    return entry.from_hub(loaded)
 
 
 def load_dataset(key: str, data_dir: str | Path | None = None) -> datasets.DatasetDict:

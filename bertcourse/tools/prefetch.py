@@ -148,7 +148,7 @@ class HubSource:
                               f"under data/{entry.local_folder}/ yourself, or use --from DIR")
         import datasets
 
-        write_dataset(entry, datasets.load_dataset(entry.hub_id, entry.hub_config), dest)
+        write_dataset(entry, entry.from_hub(datasets.load_dataset(entry.hub_id, entry.hub_config)), dest)
 
 
 def _inside(path: Path, source_root: Path) -> Path:
