@@ -80,8 +80,17 @@ def test_parse_number_accepts_common_forms_only():
     assert keys.parse_number(" 1_000 ") == 1000
     assert keys.parse_number("1e3") == 1000
     assert keys.parse_number("0.5") == Decimal("0.5")
-    for bad in ["", "twelve", "nan", "inf", "1,5"]:
-        assert keys.parse_number(bad) is None
+    for bad in ["", "twelve", "nan", "inf", "1,5", "12,34", "1,2345", ",123", "1e3K", "M", "1.2.3K", "12KB"]:
+        assert keys.parse_number(bad) is None, bad
+
+
+@pytest.mark.parametrize(("typed", "value"), [
+    ("30,522", "30522"), ("1,024", "1024"), ("-1,234,567.5", "-1234567.5"), ("340M", "340000000"),
+    ("1.2K", "1200"), ("1.2 k", "1200"), ("3B", "3000000000"), ("3b", "3000000000"), (".5M", "500000"),
+    ("30,522M", "30522000000"),
+])
+def test_parse_number_accepts_separators_and_suffixes(typed, value):
+    assert keys.parse_number(typed) == Decimal(value)
 
 
 # -- loading and validation -------------------------------------------------------------------

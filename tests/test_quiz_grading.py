@@ -26,6 +26,12 @@ ENTRIES = [
     {"id": "percent", "type": "numeric", "text": "Masking rate in %", "hint": "h", "answer": 15,
      "tolerance": 0, "step": 1, "unit": "%"},
     {"id": "word", "type": "text", "text": "Algorithm?", "hint": "h", "answers": ["WordPiece", "Word Piece"]},
+    {"id": "token", "type": "text", "text": "Which token? (Type it with its brackets.)", "hint": "h",
+     "explanation": "The answer is [MASK].", "answers": ["[MASK]"]},
+    {"id": "vocab", "type": "numeric", "text": "Vocabulary size?", "hint": "h", "answer": 30522, "tolerance": 0,
+     "step": 1},
+    {"id": "small", "type": "numeric", "text": "Hidden size?", "hint": "h", "answer": 1024, "tolerance": 0,
+     "step": 1},
     {"id": "count", "type": "computed", "text": "Tokens in {sentence}?", "hint": "h",
      "compute": "token_count", "args": {"sentence": "x"}, "tolerance": 0},
     {"id": "size", "type": "computed", "text": "Parameters?", "hint": "h",
@@ -66,7 +72,10 @@ def test_multiple_select_partial_credit_is_shown_but_not_counted(bank):
     mixed = grade(question, {"choices": ["a", "b", "d"]})
     assert mixed.credit == pytest.approx(1 / 3) and "1 wrong option chosen" in mixed.verdict
     assert mixed.explanations == ("D is a trap.",)
-    assert grade(question, {"choices": ["d"]}).credit == 0.0
+    missed = grade(question, {"choices": ["d"]})
+    assert missed.credit == 0.0 and "partial credit" not in missed.verdict
+    assert missed.verdict == ("✗ Incorrect: 0 of 3 right options chosen, 1 wrong option chosen. "
+                              "The question counts only when every option is right.")
     assert grade(question, {"choices": ["a", "b", "c", "d"]}).correct is False
     with pytest.raises(InvalidResponse):
         grade(question, {"choices": []})
@@ -101,6 +110,40 @@ def test_short_text_is_case_and_space_insensitive(bank):
         assert grade(question, {"value": typed}).correct, typed
     wrong = grade(question, {"value": "BPE"})
     assert not wrong.correct and wrong.verdict == "✗ Incorrect: “BPE” is not an accepted answer."
+    assert wrong.explanations == ("Short answers are compared word for word, ignoring only capital letters and "
+                                  "spaces: check the spelling, or use the hint.",)
+
+
+def test_a_wrong_short_answer_is_reminded_of_the_form_without_the_answer(bank):
+    question = bank.question("token")
+    assert grade(question, {"value": "[mask]"}).correct
+    wrong = grade(question, {"value": "mask"})
+    assert not wrong.correct
+    assert wrong.explanations == ("Short answers are compared word for word, ignoring only capital letters and "
+                                  "spaces. Check the spelling and the form the question asks for: Type it with "
+                                  "its brackets.",)
+    assert "[MASK]" not in " ".join(wrong.explanations) + wrong.verdict  # the answer stays hidden
+
+
+@pytest.mark.parametrize(("qid", "typed", "correct"), [
+    ("vocab", "30,522", True), ("vocab", "30522", True), ("vocab", "30.522K", True), ("vocab", "30_522", True),
+    ("vocab", "30,521", False), ("vocab", "30K", False), ("vocab", "31K", False), ("vocab", "0.03M", False),
+    ("small", "1,024", True), ("small", "1.024K", True), ("small", "1K", False), ("small", "1,000", False),
+    ("params", "340M", True), ("params", "340m", True), ("params", "0.34B", True), ("params", "340 million", True),
+    ("params", "340,000K", True), ("params", "340K", False), ("params", "340B", False), ("params", "3B", False),
+    ("params", "340,000,000", False),  # a plain number is read in the question's unit, millions
+    ("percent", "15%", True), ("percent", "0.015K", True), ("percent", "15K", False),
+])
+def test_numbers_in_the_forms_the_notebooks_print(bank, qid, typed, correct):
+    assert grade(bank.question(qid), {"value": typed}).correct is correct
+
+
+@pytest.mark.parametrize("typed", ["1,5", "30,52", "3,0522", "1e3K", "K", "12 apples", "340MB"])
+def test_ambiguous_or_malformed_numbers_are_refused_and_the_forms_named(bank, typed):
+    with pytest.raises(InvalidResponse) as refused:
+        grade(bank.question("vocab"), {"value": typed})
+    message = str(refused.value)
+    assert "30,522" in message and "340M" in message and "K, M and B mean thousand, million and billion" in message
 
 
 def test_computed_questions_grade_against_the_live_value(bank):

@@ -107,6 +107,21 @@ def test_a_huge_number_is_a_wrong_answer_not_a_crash(bank, db):
     assert [(a.question, a.correct) for a in ProgressStore(db).attempts()] == [("layers", False)]
 
 
+def test_the_latest_answer_counts_and_trying_again_says_so(bank, db):
+    view = view_of(bank, db)
+    pick = view.questions[0]
+    pick.answer.value = choice_id(pick, "[CLS]")
+    pick.check_button.click()
+    assert shown(pick.feedback).startswith("Your answer: [CLS]. ✓ Correct.")
+    assert "1 of 5 correct · 1 of 5 answered (your latest answer to each question counts)" in view.score.value
+    pick.retry_button.click()
+    assert "the latest answer counts" in shown(pick.feedback)
+    assert "1 of 5 correct" in view.score.value  # nothing changes until a new answer is checked
+    pick.answer.value = choice_id(pick, "[SEP]")
+    pick.check_button.click()
+    assert "0 of 5 correct · 1 of 5 answered (your latest answer to each question counts)" in view.score.value
+
+
 def test_nothing_is_recorded_for_an_empty_or_invalid_answer(bank, db):
     view = view_of(bank, db)
     pick, layers = view.questions[0], view.questions[2]
@@ -133,7 +148,9 @@ def test_multiple_select_shows_partial_credit(bank, db):
     many.checkboxes[choice_id(many, "bidirectional")].value = True
     many.checkboxes[choice_id(many, "causal mask")].value = True
     many.check_button.click()
-    assert "✗ Not quite: 1 of 2 right options chosen, 1 wrong option chosen — partial credit 0%" in many.feedback.value
+    assert ("Your answer: causal mask; bidirectional. ✗ Incorrect: 1 of 2 right options chosen, 1 wrong option "
+            "chosen. The question counts only when every option is right.") in shown(many.feedback)
+    assert "partial credit" not in many.feedback.value  # nothing to credit: no "partial credit 0%"
     assert "No causal mask in BERT." in many.explanation.value
     many.retry_button.click()
     many.checkboxes[choice_id(many, "causal mask")].value = False
@@ -148,6 +165,11 @@ def test_text_and_computed_questions(bank, db):
     word.text_field.value = "  wordpiece "
     word.check_button.click()
     assert "✓ Correct." in word.feedback.value
+    word.retry_button.click()
+    word.text_field.value = "word piecing"
+    word.check_button.click()
+    assert "✗ Incorrect: “word piecing” is not an accepted answer." in shown(word.feedback)
+    assert "<strong>Why:</strong>" in word.explanation.value and "compared word for word" in word.explanation.value
     count.text_field.value = "4"
     count.check_button.click()
     assert "✗ Incorrect: 4 is not the answer." in count.feedback.value
@@ -201,8 +223,8 @@ def test_previous_answers_come_back_in_a_new_view(bank, db):
     assert pick.answer.value == choice_id(pick, "[CLS]") and pick.answer.disabled
     assert "Your previous answer: [CLS]. ✓ Correct." in pick.feedback.value
     assert many.checkboxes[choice_id(many, "causal mask")].value is True
-    assert "Your previous answer: causal mask. ✗ Not quite" in many.feedback.value
-    assert "Score: 1 of 5 correct · 2 of 5 answered" in again.score.value
+    assert "Your previous answer: causal mask. ✗ Incorrect" in many.feedback.value
+    assert "Score: 1 of 5 correct · 2 of 5 answered (your latest answer to each question counts)" in again.score.value
     assert again.questions[2].feedback.value == ""
 
 

@@ -15,6 +15,7 @@ Multiple-select shows partial credit but counts as correct only when every optio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,8 @@ from .bank import Question
 CORRECT = "✓ Correct"
 INCORRECT = "✗ Incorrect"
 PARTIAL = "✗ Not quite"
+_FORM_NOTE = re.compile(r"\(([^()]+)\)\s*$")  # "... (Type it with its brackets.)"
+_UNIT_SCALES = {"thousand": Decimal(10) ** 3, "million": Decimal(10) ** 6, "billion": Decimal(10) ** 9}
 
 
 class InvalidResponse(ValueError):
@@ -50,11 +53,11 @@ def grade(question: Question, response: Mapping[str, Any], expected: float | Non
     value = _value(response)
     if question.type == "text":
         correct = keys.text_key(question.salt, question.id, value) in question.accept
-        detail = "" if correct else f": “{value.strip()}” is not an accepted answer"
-        return _outcome(question, correct, detail)
-    number = keys.parse_number(value.strip().removesuffix(question.unit or "").strip())
-    if number is None:
-        raise InvalidResponse("Please enter a number, for example 12 or 0.5.")
+        if correct:
+            return _outcome(question, True, "")
+        return _outcome(question, False, f": “{value.strip()}” is not an accepted answer",
+                        (_expected_form(question),))
+    number = _number_in_unit(value, question.unit)
     if question.type == "numeric":
         index = keys.grid_index(number, question.step)  # None: far out of range, so wrong
         correct = index is not None and keys.numeric_key(question.salt, question.id, index) in question.accept
@@ -67,12 +70,36 @@ def grade(question: Question, response: Mapping[str, Any], expected: float | Non
     return _outcome(question, correct, detail)
 
 
+def _number_in_unit(value: str, unit: str | None) -> Decimal:
+    """The learner's number in the question's unit: "340", "340 million" and "340M" are all
+    340 for a question asked in millions; a K/M/B suffix elsewhere scales the number."""
+    text = value.strip().removesuffix(unit or "").strip()
+    number = keys.parse_number(text)
+    if number is None:
+        raise InvalidResponse(f"Please enter a number ({keys.NUMBER_FORMS}). Commas may only separate "
+                              "groups of three digits; K, M and B mean thousand, million and billion.")
+    scale = _UNIT_SCALES.get(unit or "")
+    if scale is not None and text[-1:].casefold() in keys.SCALE_SUFFIXES:
+        number /= scale
+    return number
+
+
 def describe(question: Question, response: Mapping[str, Any]) -> str:
     """A response in words (choice texts rather than ids), for reports and restored views."""
     if question.is_choice:
         chosen = set(_chosen_ids(question, response))
         return "; ".join(c.text for c in question.choices if c.id in chosen) or "(nothing)"
     return _value(response).strip()
+
+
+def _expected_form(question: Question) -> str:
+    """Why a short answer was refused, without giving the answer away: how answers are
+    compared, and the form the question asks for (its closing parenthesis, if it has one)."""
+    reminder = "Short answers are compared word for word, ignoring only capital letters and spaces"
+    form = _FORM_NOTE.search(question.text)
+    if form:
+        return f"{reminder}. Check the spelling and the form the question asks for: {form[1]}"
+    return f"{reminder}: check the spelling, or use the hint."
 
 
 def _off_by(question: Question) -> str:
@@ -112,10 +139,12 @@ def _grade_choices(question: Question, response: Mapping[str, Any]) -> Grade:
     if correct:
         detail = f": you chose all {len(right)} right options and no wrong one"
         return _outcome(question, True, detail, explanations)
-    detail = (f": {hits} of {len(right)} right options chosen, {false} wrong "
-              f"option{'s' if false != 1 else ''} chosen — partial credit {credit:.0%}. "
-              "The question counts only when every option is right")
-    return Grade(False, credit, PARTIAL + detail + ".", explanations)
+    counts = (f": {hits} of {len(right)} right options chosen, {false} wrong "
+              f"option{'s' if false != 1 else ''} chosen")
+    rule = "The question counts only when every option is right"
+    if credit == 0:  # nothing to credit: a plain "incorrect", not "partial credit 0%"
+        return Grade(False, 0.0, f"{INCORRECT}{counts}. {rule}.", explanations)
+    return Grade(False, credit, f"{PARTIAL}{counts} — partial credit {credit:.0%}. {rule}.", explanations)
 
 
 def _outcome(question: Question, correct: bool, detail: str,

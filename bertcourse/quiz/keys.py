@@ -68,14 +68,35 @@ def normalise_text(answer: str) -> str:
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", answer)).strip().casefold()
 
 
+SCALE_SUFFIXES = {"k": Decimal(10) ** 3, "m": Decimal(10) ** 6, "b": Decimal(10) ** 9}
+NUMBER_FORMS = "for example 12, 0.5, 1e3, 30,522, 1.2K, 340M or 3B"
+_SUFFIXED = re.compile(r"([^eE]*[\d.])\s*([kKmMbB])")  # "340M", "1.2 k"; not "1e3K"
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 30,522 and 1,024.5, never 1,5
+
+
 def parse_number(text: str) -> Decimal | None:
-    """A finite decimal from learner input ("12", "0.5", "1e3", "1_000"), else None."""
+    """A finite decimal from learner input, else None.
+
+    Accepts the forms the notebooks print: "12", "0.5", "1e3", "1_000", thousands separators
+    ("30,522", only between groups of three digits, so the decimal comma of "1,5" is refused
+    rather than misread as 15) and a K, M or B suffix for thousand, million, billion ("340M",
+    "1.2K", "3B", any case, not combined with an exponent).
+    """
     cleaned = text.strip().replace("_", "")
+    scale = None
+    if suffixed := _SUFFIXED.fullmatch(cleaned):
+        cleaned, scale = suffixed[1], SCALE_SUFFIXES[suffixed[2].casefold()]
+    if "," in cleaned:
+        if not _GROUPED.fullmatch(cleaned):
+            return None
+        cleaned = cleaned.replace(",", "")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
         return None
-    return value if value.is_finite() else None
+    if not value.is_finite():
+        return None
+    return value * scale if scale is not None else value
 
 
 def grid_index(value: Decimal, step: Decimal) -> int | None:

@@ -11,6 +11,12 @@ Design choices:
   title and questions in bank order: identical for every learner and every run.
 - Previous answers are read back from the progress database when the view is built, so
   restarting the kernel and re-running the cell shows them again.
+- Each question's latest answer is the one that counts (as in the instructor's report); the
+  score line says so, and "Try again" on a correct answer warns that a new answer replaces it.
+- Keyboard: `QuizKeys` (quiz.js, an anywidget) marks the quiz so JupyterLab's command-mode
+  shortcuts leave its keys alone, moves between radio options with the arrow keys (ipywidgets'
+  radios are not one native group) and makes Enter in a text answer press Check. quiz.css keeps
+  the focus ring strong and the chosen answer marked once the inputs are disabled.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import random
 import re
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as widgets
 from IPython.display import display
 
@@ -36,6 +44,8 @@ _WIDE = {"width": "auto"}  # a dict, so each widget gets its own Layout (none is
 _LABEL_STYLE = {"description_width": "initial"}
 _CODE = re.compile(r"`([^`]+)`")
 _PROGRESS_VIEWS: weakref.WeakSet[ProgressView] = weakref.WeakSet()
+_HERE = Path(__file__).parent
+COUNTING_RULE = "your latest answer to each question counts"
 
 
 def quiz(notebook_id: str, **live_values: Any) -> None:
@@ -64,6 +74,13 @@ def _shuffled(question: Question, seed: str) -> list[Choice]:
     return random.Random(f"{seed}:{question.id}").sample(question.choices, len(question.choices))
 
 
+class QuizKeys(anywidget.AnyWidget):
+    """Invisible helper inside a quiz: keyboard handling and styles (see quiz.js, quiz.css)."""
+
+    _esm = _HERE / "quiz.js"
+    _css = _HERE / "quiz.css"
+
+
 def _tally(store: ProgressStore, bank: Bank) -> tuple[int, int]:
     """(correct, answered) over the bank's questions, from each one's latest attempt."""
     latest = store.latest(bank.notebook)
@@ -89,6 +106,7 @@ class QuestionView(widgets.VBox):
         self.answer = self._make_input(question, number, seed)
         self.check_button = widgets.Button(description="Check", button_style="primary",
                                            tooltip=f"Check your answer to question {number}")
+        self.check_button.add_class("bertcourse-check")  # Enter in a text answer presses it (quiz.js)
         self.hint_button = widgets.Button(description="Hint",
                                           tooltip=f"Show a hint for question {number}")
         self.retry_button = widgets.Button(description="Try again", disabled=True,
@@ -189,14 +207,16 @@ class QuestionView(widgets.VBox):
             saved = ""
         except ProgressError as error:
             saved = f" ⚠ {error.problem}"
-        self._show(result, saved)
+        self._show(result, saved, describe(self.question, response))
         self.on_record()
 
     def _on_hint(self, _button: widgets.Button | None = None) -> None:
         self.hint.value = f"<p><strong>Hint:</strong> {_rich(self.question.hint)}</p>"
 
     def _on_retry(self, _button: widgets.Button | None = None) -> None:
-        self.feedback.value = ""
+        was_right = self.grade is not None and self.grade.correct
+        self.feedback.value = _status("Your correct answer stays recorded until you check a new one: "
+                                      "the latest answer counts.", "#555") if was_right else ""
         self.explanation.value = ""
         self.set_enabled(True)
 
@@ -208,11 +228,13 @@ class QuestionView(widgets.VBox):
         except InvalidResponse:
             return
         self._fill(response)
-        self._show(result, "", previous=describe(self.question, response))
+        self._show(result, "", describe(self.question, response), restored=True)
 
-    def _show(self, result: Grade, note: str, previous: str | None = None) -> None:
+    def _show(self, result: Grade, note: str, answer: str, restored: bool = False) -> None:
+        """The verdict, starting with the answer in words, so the choice stays readable
+        however the disabled inputs are drawn."""
         self.grade = result
-        prefix = f"Your previous answer: {previous}. " if previous is not None else ""
+        prefix = f"Your {'previous ' if restored else ''}answer: {answer}. "
         colour = "#1a7f37" if result.correct else "#b42318"
         self.feedback.value = _status(prefix + result.verdict + note, colour)
         items = "".join(f"<li>{_rich(text)}</li>" for text in result.explanations)
@@ -239,15 +261,15 @@ class QuizView(widgets.VBox):
                           for i, q in enumerate(bank.questions, start=1)]
         self.score = widgets.HTML()
         title = widgets.HTML(f"<h3>Quiz: {html.escape(bank.title)}</h3>")
-        super().__init__([title, *self.questions, self.score])
+        super().__init__([title, *self.questions, self.score, QuizKeys()])
         self.add_class("bertcourse-quiz")
         self.update_score()
 
     def update_score(self) -> None:
         correct, answered = _tally(self.store, self.bank)
         total = len(self.bank.questions)
-        self.score.value = _status(f"Score: {correct} of {total} correct · {answered} of {total} answered",
-                                   "#555")
+        self.score.value = _status(f"Score: {correct} of {total} correct · {answered} of {total} answered "
+                                   f"({COUNTING_RULE})", "#555")
 
     def _on_record(self) -> None:
         self.update_score()

@@ -1,0 +1,53 @@
+// Keyboard behaviour of a bertcourse quiz (loaded by widget.QuizKeys, an invisible anywidget
+// placed inside the quiz). It works on the quiz element around it:
+// - data-lm-suppress-shortcuts: JupyterLab (Lumino) then ignores its keyboard shortcuts for keys
+//   pressed inside the quiz, so arrow keys and Enter no longer select or edit other cells;
+// - arrow keys move between the options of a question (ipywidgets' radio inputs carry no shared
+//   name, so the browser does not treat them as one group), selecting as they move, as in any
+//   radio group;
+// - Enter in a text answer presses that question's Check button.
+
+const STEP = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
+
+function moveSelection(radio, step) {
+  const group = [...radio.closest(".widget-radio-box").querySelectorAll('input[type="radio"]:not(:disabled)')];
+  const next = group[(group.indexOf(radio) + step + group.length) % group.length];
+  next.focus();
+  next.click(); // ipywidgets listens for clicks: this also tells the kernel
+}
+
+function onKeydown(event) {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.disabled || event.altKey || event.ctrlKey || event.metaKey) {
+    return;
+  }
+  if (input.type === "radio" && STEP[event.key]) {
+    event.preventDefault();
+    moveSelection(input, STEP[event.key]);
+  } else if (input.type === "text" && event.key === "Enter" && !event.shiftKey) {
+    const check = input.closest(".bertcourse-question")?.querySelector("button.bertcourse-check");
+    if (check && !check.disabled) {
+      event.preventDefault();
+      check.click();
+    }
+  }
+}
+
+export default {
+  render({ el }) {
+    let frames = 0;
+    let quiz = null;
+    // The quiz box attaches this view's element after render() returns: wait for it.
+    const attach = () => {
+      quiz = el.closest(".bertcourse-quiz");
+      if (quiz) {
+        quiz.setAttribute("data-lm-suppress-shortcuts", "true");
+        quiz.addEventListener("keydown", onKeydown);
+      } else if (frames++ < 600) {
+        requestAnimationFrame(attach);
+      }
+    };
+    attach();
+    return () => quiz?.removeEventListener("keydown", onKeydown);
+  },
+};
