@@ -15,7 +15,9 @@ position may attend to a key position (`padding_mask`, `causal_mask`).
 The second group looks at a model's attention: `attention_maps` collects the weights
 (`attn_implementation="eager"` is needed so the model returns them), `plot_attention` draws
 one head as a heatmap, and `AttentionExplorer` is an offline, interactive layer/head picker
-made of ipywidgets (no JavaScript from the internet). `attention_cost` measures the time and
+made of ipywidgets (no JavaScript from the internet). `bertviz_view` shows bertviz's richer
+head and model views, made to draw in JupyterLab 4 (bertviz itself relies on RequireJS, which
+JupyterLab lacks) and to say so plainly when offline. `attention_cost` measures the time and
 memory of one encoder forward against sequence length.
 
 Room: a lesson module; imports `bertcourse.course` and other lesson modules, never tools or quiz.
@@ -23,10 +25,13 @@ Room: a lesson module; imports `bertcourse.course` and other lesson modules, nev
 
 from __future__ import annotations
 
+import html
 import io
 import math
+import re
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -162,12 +167,21 @@ def plot_attention(weights: torch.Tensor, tokens: Sequence[str], ax: Any = None,
     return ax
 
 
+_HEATMAP_DPI = 80
+
+
+def _heatmap_inches(n_tokens: int) -> float:
+    """Side of the explorer's square heatmap: room for the token labels, and at most 6 in
+    (480 px), so the picture and its controls fit side by side on a laptop screen."""
+    return min(6.0, 2.5 + 0.25 * n_tokens)
+
+
 def _heatmap_png(weights: torch.Tensor, tokens: Sequence[str], title: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    size = min(8.0, 2.5 + 0.35 * len(tokens))
-    figure = Figure(figsize=(size, size), dpi=80, layout="tight")
+    size = _heatmap_inches(len(tokens))
+    figure = Figure(figsize=(size, size), dpi=_HEATMAP_DPI, layout="tight")
     FigureCanvasAgg(figure)
     plot_attention(weights, tokens, ax=figure.add_subplot(), title=title)
     buffer = io.BytesIO()
@@ -180,6 +194,8 @@ class AttentionExplorer(widgets.VBox):
 
     Made only of ipywidgets, whose JavaScript ships with JupyterLab, so it works offline. A
     notebook opened without a kernel shows a still image of the initial selection instead.
+    The controls sit in a column left of the heatmap, which is shown at its own pixel size
+    (an ipywidgets Image otherwise stretches to the output's width, about 930 px square).
     """
 
     def __init__(self, tokens: Sequence[str], weights: torch.Tensor, layer: int = 0, head: int | str = 0) -> None:
@@ -192,11 +208,13 @@ class AttentionExplorer(widgets.VBox):
                                        tooltip="encoder layer (0 = closest to the input)")
         self.head = widgets.Dropdown(options=[*range(heads), "mean"], value=head, description="head",
                                      tooltip="attention head, or the mean over all heads")
-        self.image = widgets.Image(format="png")
-        self.focus = widgets.HTML()
+        side = f"{round(_heatmap_inches(len(self.tokens)) * _HEATMAP_DPI)}px"
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=side, height=side, flex="0 0 auto"))
+        self.focus = widgets.HTML(layout=widgets.Layout(width="320px"))
         self.layer.observe(self._redraw, names="value")
         self.head.observe(self._redraw, names="value")
-        super().__init__([widgets.HBox([self.layer, self.head]), self.image, self.focus])
+        controls = widgets.VBox([self.layer, self.head, self.focus])
+        super().__init__([widgets.HBox([controls, self.image], layout=widgets.Layout(align_items="flex-start"))])
         self._redraw()
 
     def selected(self) -> torch.Tensor:
@@ -223,6 +241,57 @@ class AttentionExplorer(widgets.VBox):
                                 f"(showing {self._title()}; run the cell to choose)")
         bundle["image/png"] = base64.b64encode(_heatmap_png(self.selected(), self.tokens, self._title())).decode()
         return bundle
+
+
+_BERTVIZ_LOADER = Path(__file__).with_name("bertviz_loader.js")
+_REQUIREJS_TAG = re.compile(r'<script src="[^"]*require(?:\.min)?\.js"></script>')
+_INLINE_SCRIPT = re.compile(r'<script type="text/javascript">(.*)</script>', re.S)
+BERTVIZ_NOTE = ("This bertviz view draws when the cell runs in a browser with internet access: it loads d3 and "
+                "jQuery from cdnjs.cloudflare.com. Offline, use the attention explorer above (AttentionExplorer).")
+
+
+class BertvizView:
+    """bertviz's HTML, rewritten to draw in JupyterLab 4; the notebook shows `_repr_html_`."""
+
+    def __init__(self, page: str, summary: str) -> None:
+        self.page = page
+        self.summary = summary
+
+    def _repr_html_(self) -> str:
+        return self.page
+
+    def __repr__(self) -> str:
+        return self.summary
+
+
+def bertviz_view(kind: str, weights: torch.Tensor, tokens: Sequence[str], **options: Any) -> BertvizView:
+    """bertviz's `head_view` (kind "head") or `model_view` ("model") of `attention_maps` weights,
+    shaped (layers, heads, n, n). `options` go to bertviz (e.g. `sentence_b_start`, `layer`).
+
+    bertviz's own page loads RequireJS from a CDN and then asks it for d3 and jQuery; JupyterLab
+    has no RequireJS, so the view stayed empty under a "require is not defined" error. Here
+    bertviz makes its page (`html_action="return"`), the RequireJS tag is dropped and bertviz's
+    script runs after `bertviz_loader.js`, which loads the same d3 and jQuery files with plain
+    script tags, or, offline, replaces the view with a note pointing to `AttentionExplorer`.
+    """
+    import bertviz
+
+    draw = {"head": bertviz.head_view, "model": bertviz.model_view}[kind]
+    # bertviz wants one (1, heads, n, n) tensor per layer; rounded (in float64, so the numbers print
+    # short) to keep a saved notebook small
+    per_layer = [layer.unsqueeze(0).double().round(decimals=3) for layer in weights.detach().cpu()]
+    page = _REQUIREJS_TAG.sub("", draw(per_layer, list(tokens), html_action="return", **options).data)
+    script = _INLINE_SCRIPT.search(page)
+    if script is None:
+        raise RuntimeError("bertviz's page has no inline script: this bertviz version is not supported")
+    loader = _BERTVIZ_LOADER.read_text(encoding="utf-8")
+    wrapped = f"<script>(function () {{\n{loader}\n{script[1]}\n}})();</script>"
+    layout = page[: script.start()]
+    page = (f'<div class="bertcourse-bertviz"><p class="bertcourse-bertviz-note">'
+            f'{html.escape(BERTVIZ_NOTE)}</p><div class="bertcourse-bertviz-view" hidden>{layout}</div>{wrapped}</div>')
+    layers, heads, n = weights.shape[0], weights.shape[1], weights.shape[-1]
+    return BertvizView(page, f"bertviz {kind} view: {layers} layers x {heads} heads over {n} tokens "
+                             "(draws in a browser with internet access; offline, use AttentionExplorer)")
 
 
 def _best_time(function: Any, repeats: int) -> float:

@@ -113,6 +113,34 @@ def test_attention_explorer_redraws_and_has_a_static_fallback() -> None:
         A.AttentionExplorer(["a", "b"], weights)
 
 
+def test_attention_explorer_heatmap_fits_beside_its_controls() -> None:
+    import io
+
+    from PIL import Image
+
+    for n in (4, 17, 60):
+        explorer = A.AttentionExplorer([f"t{i}" for i in range(n)], torch.softmax(torch.randn(1, 2, n, n), dim=-1))
+        width, height = Image.open(io.BytesIO(explorer.image.value)).size
+        assert width == height <= 480  # shown at its own size, not stretched to the output's width
+        assert explorer.image.layout.width == f"{width}px"
+        row = explorer.children[0]
+        assert isinstance(row, A.widgets.HBox) and row.children[1] is explorer.image
+        assert explorer.layer in row.children[0].children and explorer.head in row.children[0].children
+
+
+def test_bertviz_view_needs_no_requirejs_and_says_what_to_do_offline() -> None:
+    weights = torch.softmax(torch.randn(2, 3, 4, 4), dim=-1)
+    tokens = ["[CLS]", "cat", "sat", "[SEP]"]
+    for kind in ("head", "model"):
+        view = A.bertviz_view(kind, weights, tokens)
+        page = view._repr_html_()
+        assert "require.min.js" not in page and "requirejs(" in page  # bertviz's call, answered by our loader
+        assert page.count("<script>") == 1 and page.index("function requirejs") < page.index("requirejs(['jquery'")
+        assert "cdnjs.cloudflare.com/ajax/libs/d3/" in page and "AttentionExplorer" in page
+        assert '<div class="bertcourse-bertviz-view" hidden>' in page  # no empty "Layer:" box before it draws
+        assert repr(view).startswith(f"bertviz {kind} view: 2 layers x 3 heads over 4 tokens")
+
+
 def test_attention_cost_memory_is_exactly_quadratic() -> None:
     model = tiny_model(attn_implementation="eager")
     threads = torch.get_num_threads()

@@ -15,7 +15,7 @@ from bertcourse.quiz import widget as quiz_widget
 from bertcourse.quiz.author import hash_entry
 from bertcourse.quiz.bank import parse_bank
 from bertcourse.quiz.store import ProgressStore
-from bertcourse.quiz.widget import ProgressView, QuizView
+from bertcourse.quiz.widget import ProgressView, QuizKeys, QuizView
 
 SALT = "0123456789abcdef0123456789abcdef"
 ENTRIES = [
@@ -148,8 +148,10 @@ def test_multiple_select_shows_partial_credit(bank, db):
     many.checkboxes[choice_id(many, "bidirectional")].value = True
     many.checkboxes[choice_id(many, "causal mask")].value = True
     many.check_button.click()
-    assert ("Your answer: causal mask; bidirectional. ✗ Incorrect: 1 of 2 right options chosen, 1 wrong option "
-            "chosen. The question counts only when every option is right.") in shown(many.feedback)
+    answer, verdict = shown(many.feedback).split(". ", 1)
+    assert sorted(answer.removeprefix("Your answer: ").split("; ")) == ["bidirectional", "causal mask"]
+    assert verdict == ("✗ Incorrect: 1 of 2 right options chosen, 1 wrong option chosen. "
+                       "The question counts only when every option is right.")
     assert "partial credit" not in many.feedback.value  # nothing to credit: no "partial credit 0%"
     assert "No causal mask in BERT." in many.explanation.value
     many.retry_button.click()
@@ -287,3 +289,16 @@ def test_quiz_and_course_progress_entry_points(db, monkeypatch):
     assert progress.bars["00_start_here"].value == 1
     fallback = progress._repr_mimebundle_()["text/plain"]
     assert fallback == "Course progress: one line per lesson quiz (run this cell to see your scores)"
+
+
+def test_enter_in_a_text_answer_checks_the_text_sent_with_it(bank, db):
+    view = view_of(bank, db)
+    keys = view.children[-1]
+    assert isinstance(keys, QuizKeys) and keys._esm and keys._css
+    word = view.questions[3]
+    word.text_field.value = "word"  # ipywidgets may still be sending the last keystrokes
+    keys._message(keys, {"event": "submit", "question": 3, "value": "wordpiece"}, [])
+    assert word.text_field.value == "wordpiece" and "✓ Correct." in word.feedback.value
+    keys._message(keys, {"event": "submit", "question": 3, "value": "other"}, [])  # already checked: ignored
+    keys._message(keys, {"event": "submit", "question": 99, "value": "x"}, [])  # not a question: ignored
+    assert [a.response for a in ProgressStore(db).attempts()] == [{"value": "wordpiece"}]

@@ -5,7 +5,10 @@
 // - arrow keys move between the options of a question (ipywidgets' radio inputs carry no shared
 //   name, so the browser does not treat them as one group), selecting as they move, as in any
 //   radio group;
-// - Enter in a text answer presses that question's Check button.
+// - Enter in a text answer checks it: the text goes to the kernel with the request (QuizKeys.submit),
+//   because ipywidgets holds back the field's last keystrokes while earlier ones are in flight, so
+//   a click on Check right after typing could be graded on a shorter answer. It listens in the
+//   capture phase, because ipywidgets' text field stops its keydown events from bubbling.
 
 const STEP = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
 
@@ -16,7 +19,7 @@ function moveSelection(radio, step) {
   next.click(); // ipywidgets listens for clicks: this also tells the kernel
 }
 
-function onKeydown(event) {
+function onKeydown(model, quiz, event) {
   const input = event.target;
   if (!(input instanceof HTMLInputElement) || input.disabled || event.altKey || event.ctrlKey || event.metaKey) {
     return;
@@ -25,29 +28,32 @@ function onKeydown(event) {
     event.preventDefault();
     moveSelection(input, STEP[event.key]);
   } else if (input.type === "text" && event.key === "Enter" && !event.shiftKey) {
-    const check = input.closest(".bertcourse-question")?.querySelector("button.bertcourse-check");
+    const question = input.closest(".bertcourse-question");
+    const check = question?.querySelector("button.bertcourse-check");
     if (check && !check.disabled) {
       event.preventDefault();
-      check.click();
+      const index = [...quiz.querySelectorAll(".bertcourse-question")].indexOf(question);
+      model.send({ event: "submit", question: index, value: input.value });
     }
   }
 }
 
 export default {
-  render({ el }) {
+  render({ model, el }) {
     let frames = 0;
     let quiz = null;
+    const listener = (event) => onKeydown(model, quiz, event);
     // The quiz box attaches this view's element after render() returns: wait for it.
     const attach = () => {
       quiz = el.closest(".bertcourse-quiz");
       if (quiz) {
         quiz.setAttribute("data-lm-suppress-shortcuts", "true");
-        quiz.addEventListener("keydown", onKeydown);
+        quiz.addEventListener("keydown", listener, true);
       } else if (frames++ < 600) {
         requestAnimationFrame(attach);
       }
     };
     attach();
-    return () => quiz?.removeEventListener("keydown", onKeydown);
+    return () => quiz?.removeEventListener("keydown", listener, true);
   },
 };

@@ -75,10 +75,22 @@ def _shuffled(question: Question, seed: str) -> list[Choice]:
 
 
 class QuizKeys(anywidget.AnyWidget):
-    """Invisible helper inside a quiz: keyboard handling and styles (see quiz.js, quiz.css)."""
+    """Invisible helper inside a quiz: keyboard handling and styles (see quiz.js, quiz.css).
+    Enter in a text answer arrives as a message with the text, passed to `on_submit(question
+    index, text)`."""
 
     _esm = _HERE / "quiz.js"
     _css = _HERE / "quiz.css"
+
+    def __init__(self, on_submit: Callable[[int, str], None]) -> None:
+        super().__init__()
+        self.on_submit = on_submit
+        self.on_msg(self._message)
+
+    def _message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        if content.get("event") == "submit" and isinstance(content.get("question"), int) \
+                and isinstance(content.get("value"), str):
+            self.on_submit(content["question"], content["value"])
 
 
 def _tally(store: ProgressStore, bank: Bank) -> tuple[int, int]:
@@ -210,6 +222,12 @@ class QuestionView(widgets.VBox):
         self._show(result, saved, describe(self.question, response))
         self.on_record()
 
+    def submit(self, text: str) -> None:
+        """Enter pressed in the text answer: check exactly the text that was typed."""
+        if self.text_field is not None and not self.check_button.disabled:
+            self.text_field.value = text
+            self._on_check()
+
     def _on_hint(self, _button: widgets.Button | None = None) -> None:
         self.hint.value = f"<p><strong>Hint:</strong> {_rich(self.question.hint)}</p>"
 
@@ -261,7 +279,7 @@ class QuizView(widgets.VBox):
                           for i, q in enumerate(bank.questions, start=1)]
         self.score = widgets.HTML()
         title = widgets.HTML(f"<h3>Quiz: {html.escape(bank.title)}</h3>")
-        super().__init__([title, *self.questions, self.score, QuizKeys()])
+        super().__init__([title, *self.questions, self.score, QuizKeys(self._on_submit)])
         self.add_class("bertcourse-quiz")
         self.update_score()
 
@@ -270,6 +288,10 @@ class QuizView(widgets.VBox):
         total = len(self.bank.questions)
         self.score.value = _status(f"Score: {correct} of {total} correct · {answered} of {total} answered "
                                    f"({COUNTING_RULE})", "#555")
+
+    def _on_submit(self, index: int, text: str) -> None:
+        if 0 <= index < len(self.questions):
+            self.questions[index].submit(text)
 
     def _on_record(self) -> None:
         self.update_score()
