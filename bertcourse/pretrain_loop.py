@@ -179,6 +179,34 @@ def _agree(accelerator: Any, flag: bool) -> bool:
     return bool(accelerator.reduce(torch.tensor([float(flag)], device=accelerator.device), reduction="max").item())
 
 
+def progress_bar(**options: Any) -> Any:
+    """tqdm's bar (`options` are tqdm's). In a notebook, tqdm draws a widget, and the output
+    saved with the notebook keeps the text of its *first* state ("0%| | 0/1500") however far
+    it got; this one updates its saved output when it closes, so a saved notebook shows where
+    the bar finished."""
+    from tqdm.auto import tqdm
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    if not issubclass(tqdm, notebook_tqdm) or options.get("disable"):  # a terminal, or no bar
+        return tqdm(**options)
+
+    from IPython.display import display
+
+    class FinalStateBar(tqdm):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(display=False, **kwargs)
+            self.handle = display(self.container, display_id=True)
+            self.displayed = True
+
+        def close(self) -> None:
+            super().close()
+            if self.handle is not None:  # republish: the saved text/plain is made from the final state
+                self.handle.update(self.container)
+                self.handle = None
+
+    return FinalStateBar(**options)
+
+
 def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: PretrainSettings,
           eval_batches: list[dict[str, torch.Tensor]] | None = None, checkpoint_dir: Path | None = None,
           resume: bool = False, accelerator: Any = None, progress: bool = True,
@@ -190,8 +218,6 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
     `checkpoint_dir`, a checkpoint is written that `resume=True` continues from exactly.
     `stop_at_step` pauses there as if interrupted (for tests and demonstrations).
     """
-    from tqdm.auto import tqdm
-
     if settings.max_steps is None and settings.minutes is None:
         raise ValueError("give max_steps or minutes (or both)")
     accelerator = accelerator or make_accelerator()
@@ -211,7 +237,7 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
     last_checkpoint = time.perf_counter()
     # about a hundred refreshes per run: a notebook's output channel drops messages beyond ~1,000 queued
     # ones when nobody reads them during the cell (nbval), and a learner needs no more
-    bar = tqdm(total=settings.max_steps, initial=result.step, disable=not (progress and accelerator.is_local_main_process),
+    bar = progress_bar(total=settings.max_steps, initial=result.step, disable=not (progress and accelerator.is_local_main_process),
                unit="step", dynamic_ncols=True, desc="pretraining", mininterval=2.0,
                miniters=max(1, (settings.max_steps or 0) // 100))
     window: Counter = Counter()

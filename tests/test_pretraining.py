@@ -239,3 +239,19 @@ def test_pretrain_command_reads_the_shared_wikipedia_sample(shared_data, tmp_pat
     assert args.func(args) == 0
     assert json.loads((tmp_path / "pretraining_summary.json").read_text())["profile"] == "gpu"
     assert "BERTCOURSE_DATA_DIR" not in os.environ   # the command reads its folder without leaking it to later code
+
+
+def test_a_saved_notebook_shows_where_the_progress_bar_finished(tmp_path):
+    """tqdm's notebook widget alone saves its first state ("0%| | 0/5"); ours updates it on close."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = ("from bertcourse.pretrain_loop import progress_bar\n"
+              "bar = progress_bar(total=5, desc='pretraining', unit='step')\n"
+              "for _ in range(5):\n    bar.update(1)\nbar.close()")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    texts = [output["data"]["text/plain"] for output in notebook.cells[0].outputs if "data" in output]
+    assert len(texts) == 1 and "application/vnd.jupyter.widget-view+json" in notebook.cells[0].outputs[0]["data"]
+    assert texts[0].startswith("pretraining: 100%") and "5/5" in texts[0], texts
