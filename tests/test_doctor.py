@@ -19,6 +19,19 @@ def test_doctor_passes_on_the_test_machine(capsys: pytest.CaptureFixture[str]) -
     assert "sha256 verified" in table and " 0 failed" in table
 
 
+def test_doctor_says_where_progress_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BERTCOURSE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("BERTCOURSE_PROGRESS", raising=False)
+    checks = {check.name: check for check in diagnostics.run_checks()}
+    assert checks["course home"].detail == f"{tmp_path / 'home'} (BERTCOURSE_HOME)"
+    assert checks["quiz progress"].detail.startswith(
+        f"{tmp_path / 'home' / 'progress.sqlite'} (in the course home; set BERTCOURSE_PROGRESS to move it)")
+    assert "writes a copy to the current folder" in checks["quiz progress"].detail
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "elsewhere.sqlite"))
+    progress = next(c for c in diagnostics.run_checks() if c.name == "quiz progress")
+    assert progress.detail.startswith(f"{tmp_path / 'elsewhere.sqlite'} (BERTCOURSE_PROGRESS)")
+
+
 def test_doctor_fails_and_says_how_to_fix_a_broken_encoder(monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     def broken() -> Path:

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -104,13 +105,57 @@ def test_report_on_real_exports(class_dir):
     assert "Ada      3/14" in text
 
 
+def test_export_message_counts_questions_not_tries(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    path = learner_export(folder, "Ben", [("bert_acronym", WRONG_ACRONYM), ("bert_acronym", ACRONYM),
+                                          ("base_layers", "24")])
+    store = ProgressStore(tmp_path / "p.sqlite")
+    for attempt in json.loads(path.read_text())["attempts"]:
+        store.record(attempt["notebook"], attempt["question"], attempt["response"], attempt["correct"],
+                     attempt["credit"])
+    store.close()
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "p.sqlite"))
+    monkeypatch.chdir(tmp_path)
+    assert cli("progress", "export", "--name", "Ben") == 0
+    assert "Wrote Ben's answers to 2 questions (3 checked answers, every try included)" in capsys.readouterr().out
+
+
+def test_multiple_select_most_chosen_wrong_answer_is_a_wrong_option(tmp_path):
+    bank = load_bank("00_start_here")
+    question = bank.question("encoder_only_traits")
+    right = [c for c in question.choices if question.is_correct_choice(c)]
+    wrong = [c for c in question.choices if not question.is_correct_choice(c)]
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for name, picks in [("Ada", [right[0], wrong[0]]), ("Ben", [right[0], right[1], wrong[0]]),
+                        ("Cy", [right[0], wrong[1]]), ("Di", [right[0]])]:  # Di only missed right options
+        store = ProgressStore(folder / f".{name}.sqlite")
+        view = QuizView(bank, store, {})
+        item = next(q for q in view.questions if q.question.id == question.id)
+        for choice in picks:
+            item.checkboxes[choice.id].value = True
+        item.check_button.click()
+        write_export(store, name, folder / f"{name}.json")
+        store.close()
+    for scratch in folder.glob(".*"):
+        scratch.unlink()
+    stats = stats_of(build_report(folder), "00_start_here/encoder_only_traits")
+    shown = printable(wrong[0].text, 60)
+    assert stats.top_wrong == (shown, 2) and stats.first_try == 0
+    assert not shown.endswith("…") or shown[-2] != " " and wrong[0].text.startswith(shown[:-1])
+    assert all(stats.top_wrong[0] != printable(c.text, 60) for c in right)
+
+
 def test_report_writes_plots_and_html(class_dir, tmp_path):
-    written = build_report(class_dir).write(tmp_path / "out")
+    written = build_report(class_dir).write(tmp_path / "out", now=datetime(2026, 11, 27, 16, 5, tzinfo=UTC))
     assert sorted(p.name for p in written) == ["report.html", "scores.png", "success_rate.png"]
     for png in ("scores.png", "success_rate.png"):
         assert (tmp_path / "out" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (tmp_path / "out" / "report.html").read_text()
     assert "<td>Ben</td>" in page and '<img src="success_rate.png"' in page
+    assert "<title>Quiz report 2026-11-27 16:05 UTC</title>" in page and "Made on 2026-11-27 16:05 UTC" in page
+    assert "font-family" in page and "th { background" in page
 
 
 def write(folder: Path, name: str, content: bytes | str) -> None:
@@ -269,6 +314,8 @@ def test_same_name_different_learners_stay_apart(class_dir):
 def test_printable():
     assert printable("tab\there") == "tab\\there"
     assert printable("x" * 50) == "x" * 39 + "…"
+    assert printable("It is adapted to a task by adding a small head and fine-tuning") == \
+        "It is adapted to a task by adding a…"  # cut at a space, not mid-word
     assert printable("Zoë Ünal") == "Zoë Ünal"
 
 
@@ -298,7 +345,9 @@ def test_cli_export_needs_a_name_once(tmp_path, monkeypatch, capsys):
     assert cli("progress", "export") == 2
     assert "--name" in capsys.readouterr().err
     assert cli("progress", "export", "--name", "Zoë Ünal") == 0
-    assert "Wrote 0 answers by Zoë Ünal to bertcourse-progress-zoe-unal.json" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert ("Wrote Zoë Ünal's answers to 0 questions (0 checked answers, every try included) to "
+            f"{tmp_path / 'bertcourse-progress-zoe-unal.json'}") in out  # the current folder, in full
     assert cli("progress", "export", "--out", "sub/mine.json") == 0  # the name was remembered
     document = json.loads((tmp_path / "sub" / "mine.json").read_text())
     assert document["learner"]["name"] == "Zoë Ünal" and EXPORT_SCHEMA.problem(document) is None

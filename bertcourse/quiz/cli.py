@@ -52,11 +52,14 @@ def export_command(args: argparse.Namespace) -> int:
         if given and given != store.learner_name():
             _remember_name(store.path, given)
         path = write_export(store, name, args.out)
-        count = len(json.loads(path.read_text(encoding="utf-8"))["attempts"])
+        attempts = json.loads(path.read_text(encoding="utf-8"))["attempts"]
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"Wrote {count} answers by {name} to {path}")
+    questions = len({(attempt["notebook"], attempt["question"]) for attempt in attempts})
+    print(f"Wrote {name}'s answers to {questions} question{'s' if questions != 1 else ''} "
+          f"({len(attempts)} checked answer{'s' if len(attempts) != 1 else ''}, every try included) "
+          f"to {path.resolve()}")
     return 0
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .bank import BANKS_DIR, Bank, QuizBankError, available_banks, load_bank
+from .bank import BANKS_DIR, Bank, Question, QuizBankError, available_banks, load_bank
 from .computed import REGISTRY
 from .export import EXPORT_SCHEMA
 from .grading import InvalidResponse, describe, grade
@@ -56,12 +56,13 @@ class Skipped:
 @dataclass
 class Learner:
     """One accepted submission, re-graded: per (notebook, question), the tries in the order
-    they were made as (correct, answer in words)."""
+    they were made as (correct, what was wrong in it): the answer in words, or for a
+    multiple-select question each wrong option chosen (none if it only missed right ones)."""
 
     file: str
     id: str
     name: str
-    tries: dict[tuple[str, str], list[tuple[bool, str]]] = field(default_factory=dict)
+    tries: dict[tuple[str, str], list[tuple[bool, tuple[str, ...]]]] = field(default_factory=dict)
 
     def correct_by_notebook(self, banks: dict[str, Bank]) -> dict[str, list[bool]]:
         """Latest-attempt verdicts of the questions answered, per notebook."""
@@ -162,8 +163,9 @@ class Report:
         return {"success_rate.png": _success_figure(self.questions),
                 "scores.png": _score_figure(self.overall_percents())}
 
-    def write(self, out_dir: Path) -> list[Path]:
-        """Write the plots and `report.html` into `out_dir`; return the files written."""
+    def write(self, out_dir: Path, now: datetime | None = None) -> list[Path]:
+        """Write the plots and `report.html` into `out_dir`; return the files written. The page
+        is dated (`now`, default the current time) so a printed copy says when it was made."""
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for name, figure in self.figures().items():
@@ -172,14 +174,28 @@ class Report:
         images = "".join(f'<p><img src="{name}" alt="{alt}"></p>' for name, alt in
                          [("success_rate.png", "First-try success rate per question"),
                           ("scores.png", "Distribution of learners' overall scores")])
-        page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Quiz report"
-                f"</title><style>{_CSS}</style></head><body><h1>Quiz report</h1>{self.tables_html()}"
+        made = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Quiz report {made}"
+                f"</title><style>{_CSS}</style></head><body><h1>Quiz report</h1>"
+                f"<p class=\"made\">Made on {made} from the exports in one folder.</p>{self.tables_html()}"
                 f"{images}</body></html>\n")
         (out_dir / "report.html").write_text(page, encoding="utf-8")
         return [*written, out_dir / "report.html"]
 
 
-_CSS = "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 8px;text-align:left}"
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem; margin: 2rem auto;
+       padding: 0 1rem; color: #1f2937; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; }
+.made { color: #4b5563; margin-top: 0; }
+h3 { margin-top: 2rem; border-bottom: 2px solid #e5e7eb; padding-bottom: 0.2rem; }
+table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.95rem; }
+th, td { border: 1px solid #d1d5db; padding: 4px 10px; text-align: left; vertical-align: top; }
+th { background: #f3f4f6; }
+tbody tr:nth-child(even) { background: #f9fafb; }
+img { max-width: 100%; border: 1px solid #e5e7eb; }
+@media print { body { margin: 0; max-width: none; } }
+"""
 
 
 def build_report(folder: Path, notebooks: Sequence[str] | None = None, banks_dir: Path = BANKS_DIR) -> Report:
@@ -210,10 +226,14 @@ def build_report(folder: Path, notebooks: Sequence[str] | None = None, banks_dir
 def printable(text: str, limit: int = _SHOWN_CHARS) -> str:
     """Untrusted text made safe to print: control, format and separator characters other
     than the plain space are escaped (so a name cannot move the cursor, fake a new line or
-    hide text), and long text is shortened."""
+    hide text), and long text is shortened, at a space where one is near the limit."""
     shown = "".join(c if unicodedata.category(c)[0] not in "CZ" or c == " " else ascii(c)[1:-1]
                     for c in text)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    if len(shown) <= limit:
+        return shown
+    cut = shown[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space >= limit // 2 else cut).rstrip() + "…"
 
 
 def _read_folder(folder: Path) -> Iterable[tuple[str, dict[str, Any] | None, str | None]]:
@@ -274,12 +294,12 @@ def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes:
                 correct = any(grade(question, attempt["response"], value).correct for value in references)
             else:
                 correct, unchecked = attempt["correct"], unchecked + 1
-            answer = describe(question, attempt["response"])
+            wrong = _wrong_parts(question, attempt["response"])
         except InvalidResponse:
             ungradable += 1
             continue
         disagreed += correct != attempt["correct"]
-        learner.tries.setdefault((bank.notebook, question.id), []).append((correct, answer))
+        learner.tries.setdefault((bank.notebook, question.id), []).append((correct, wrong))
     for count, what in [(unknown, "answer(s) to questions outside the quizzes reported on were ignored"),
                         (ungradable, "answer(s) that do not fit their question were ignored"),
                         (disagreed, "answer(s) were re-graded: the file's correct flag was wrong"),
@@ -349,8 +369,8 @@ def _question_stats(banks: dict[str, Bank], learners: list[Learner]) -> list[Que
             tries = [lr.tries[(notebook, question.id)] for lr in learners if (notebook, question.id) in lr.tries]
             if not tries:
                 continue
-            wrong = Counter(_wrong_key(question.type, answer)
-                            for learner_tries in tries for ok, answer in learner_tries if not ok)
+            wrong = Counter(_wrong_key(question.type, part) for learner_tries in tries
+                            for ok, parts in learner_tries if not ok for part in parts)
             top = wrong.most_common(1)[0] if wrong else None
             stats.append(QuestionStats(
                 notebook, question.id, len(tries),
@@ -358,6 +378,16 @@ def _question_stats(banks: dict[str, Bank], learners: list[Learner]) -> list[Que
                 latest=sum(t[-1][0] for t in tries) / len(tries),
                 top_wrong=(printable(top[0], 60), top[1]) if top else None))
     return stats
+
+
+def _wrong_parts(question: Question, response: dict[str, Any]) -> tuple[str, ...]:
+    """What to count as "chosen wrong" in one try: the answer in words, except on a
+    multiple-select question, where it is each wrong option chosen (right options chosen
+    alongside them are not wrong answers)."""
+    if question.type != "multiple":
+        return (describe(question, response),)
+    chosen = set(response["choices"])
+    return tuple(c.text for c in question.choices if c.id in chosen and not question.is_correct_choice(c))
 
 
 def _wrong_key(kind: str, answer: str) -> str:

@@ -1,7 +1,8 @@
 """`bertcourse doctor`: is this machine ready for the course, and if not, what to do.
 
 Prints a pass/warn/fail table: Python and library versions against the lock file, the active
-profile, the compute device, and which course resources are available offline.
+profile, the compute device, where the learner's work is kept (course home, quiz progress),
+and which course resources are available offline.
 
 Room: tools (instructor and author commands); may import anything in the package.
 """
@@ -17,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bertcourse.course.errors import CourseError
-from bertcourse.course.paths import REPO_DIR, shipped_data_dir
+from bertcourse.course.paths import REPO_DIR, course_home, shipped_data_dir
 from bertcourse.course.profiles import active_profile, model_overrides
 from bertcourse.course.registry import DATASETS, MINILM, MODELS, local_dataset_folder
 
@@ -80,6 +81,23 @@ def _device_check() -> Check:
                  "the gpu profile is meant for a CUDA machine" if gpu_profile else "")
 
 
+def _storage_checks() -> list[Check]:
+    """Where the learner's work goes, and which variable moves it: a learner who changes
+    machines or folders needs to know what to copy."""
+    from bertcourse.quiz.store import default_path
+
+    home = course_home()
+    source = "BERTCOURSE_HOME" if os.environ.get("BERTCOURSE_HOME") else "default; set BERTCOURSE_HOME to move it"
+    progress = default_path()
+    progress_source = ("BERTCOURSE_PROGRESS" if os.environ.get("BERTCOURSE_PROGRESS")
+                       else "in the course home; set BERTCOURSE_PROGRESS to move it")
+    writable = os.access(home, os.W_OK)
+    return [Check("course home", "PASS" if writable else "FAIL", f"{home} ({source})",
+                  "" if writable else "set BERTCOURSE_HOME to a folder you can write to"),
+            Check("quiz progress", "PASS", f"{progress} ({progress_source}); "
+                                           "`bertcourse progress export` writes a copy to the current folder")]
+
+
 def _resource_checks() -> list[Check]:
     from bertcourse.course.minilm import verified_model_dir
 
@@ -126,7 +144,7 @@ def run_checks() -> list[Check]:
               _overrides_check()]
     checks += _package_checks(locked_versions() if LOCK_FILE.is_file() else {})
     checks.append(_device_check())
-    return checks + _resource_checks()
+    return checks + _storage_checks() + _resource_checks()
 
 
 def format_table(checks: list[Check]) -> str:
