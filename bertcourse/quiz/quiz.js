@@ -4,7 +4,7 @@
 //   pressed inside the quiz, so arrow keys and Enter no longer select or edit other cells;
 // - arrow keys move between the options of a question (ipywidgets' radio inputs carry no shared
 //   name, so the browser does not treat them as one group), selecting as they move, as in any
-//   radio group;
+//   radio group, and only the current option is a Tab stop, so Tab moves on to Check;
 // - Enter in a text answer checks it: the text goes to the kernel with the request (QuizKeys.submit),
 //   because ipywidgets holds back the field's last keystrokes while earlier ones are in flight, so
 //   a click on Check right after typing could be graded on a shorter answer. It listens in the
@@ -12,11 +12,24 @@
 
 const STEP = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
 
+function radiosBeside(radio) {
+  return [...radio.closest(".widget-radio-box").querySelectorAll('input[type="radio"]')];
+}
+
+function makeOnlyTabStop(radio) {
+  for (const other of radiosBeside(radio)) other.tabIndex = other === radio ? 0 : -1;
+}
+
 function moveSelection(radio, step) {
-  const group = [...radio.closest(".widget-radio-box").querySelectorAll('input[type="radio"]:not(:disabled)')];
+  const group = radiosBeside(radio).filter((other) => !other.disabled);
   const next = group[(group.indexOf(radio) + step + group.length) % group.length];
+  makeOnlyTabStop(next);
   next.focus();
   next.click(); // ipywidgets listens for clicks: this also tells the kernel
+}
+
+function onFocusin(event) {
+  if (event.target instanceof HTMLInputElement && event.target.type === "radio") makeOnlyTabStop(event.target);
 }
 
 function onKeydown(model, quiz, event) {
@@ -49,11 +62,15 @@ export default {
       if (quiz) {
         quiz.setAttribute("data-lm-suppress-shortcuts", "true");
         quiz.addEventListener("keydown", listener, true);
+        quiz.addEventListener("focusin", onFocusin);
       } else if (frames++ < 600) {
         requestAnimationFrame(attach);
       }
     };
     attach();
-    return () => quiz?.removeEventListener("keydown", listener, true);
+    return () => {
+      quiz?.removeEventListener("keydown", listener, true);
+      quiz?.removeEventListener("focusin", onFocusin);
+    };
   },
 };

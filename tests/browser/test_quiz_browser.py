@@ -308,12 +308,12 @@ def test_keyboard_only_quiz(lab, browser):
             if first.get_by_role("radio", name=RIGHT).is_checked():
                 break
             page.keyboard.press("ArrowDown")
-        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")  # one Tab from the options to Check: only the current option is a Tab stop
         check = first.get_by_role("button", name="Check", exact=True)
-        for _ in range(count):  # every option is a tab stop in ipywidgets' radio box
-            if check.evaluate("button => button === document.activeElement"):
-                break
-            page.keyboard.press("Tab")
+        expect(check).to_be_focused()
+        page.keyboard.press("Shift+Tab")
+        expect(first.get_by_role("radio", name=RIGHT)).to_be_focused()
+        page.keyboard.press("Tab")
         expect(check).to_be_focused()
         ring = check.evaluate("b => { const s = getComputedStyle(b); return [s.outlineStyle, s.outlineWidth]; }")
         assert ring == ["solid", "3px"], ring
@@ -355,7 +355,16 @@ def test_keyboard_only_quiz(lab, browser):
 
 
 def test_bertviz_draws_online_and_points_to_the_explorer_offline(lab, browser, cdn_files):
-    write_notebook(lab.root / "bertviz.ipynb", [code_cell("bertviz-cell", BERTVIZ_CELL)])
+    import torch
+
+    from bertcourse.attention import bertviz_view
+
+    # saved as a committed notebook is: with the output of an earlier run, whose scripts a
+    # notebook opened from disk does not run (JupyterLab trusts only outputs it made itself)
+    saved = bertviz_view("head", torch.softmax(torch.randn(2, 3, 5, 5), dim=-1), ["[CLS]", "a", "b", "c", "[SEP]"])
+    output = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+              "data": {"text/html": saved._repr_html_(), "text/plain": repr(saved)}}
+    write_notebook(lab.root / "bertviz.ipynb", [code_cell("bertviz-cell", BERTVIZ_CELL, [output])])
     expect = sync_api.expect
     for online in (True, False):
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -364,6 +373,11 @@ def test_bertviz_draws_online_and_points_to_the_explorer_offline(lab, browser, c
         name = "bertviz_online.png" if online else "bertviz_offline.png"
         try:
             page.goto(lab.url("bertviz.ipynb"))
+            if online:  # before running: the note, not an error box or an empty "Layer:" menu
+                note = page.locator(".jp-OutputArea-output").first
+                expect(note).to_contain_text("This bertviz view draws when the cell runs", timeout=STEP_MS)
+                expect(note).not_to_contain_text("Layer:")
+                note.screenshot(path=str(ARTIFACTS / "bertviz_saved.png"))
             run_all(page, restart=not online)  # the second visit re-runs in a fresh kernel
             box = page.locator(".bertcourse-bertviz")
             expect(box).to_have_count(1, timeout=STEP_MS)
