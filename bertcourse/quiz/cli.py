@@ -20,15 +20,26 @@ from .store import ProgressError, ProgressStore
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `progress` command with its `export` and `report` sub-commands."""
-    progress = subparsers.add_parser("progress", help="export your quiz progress, or report on a class")
+    progress = subparsers.add_parser(
+        "progress", help="export your quiz progress, or report on a class",
+        description="Your quiz answers are saved as you check them, in progress.sqlite in your course home "
+                    "(BERTCOURSE_PROGRESS moves it). `export` writes them to one file to hand in; `report` "
+                    "summarises a folder of such files for an instructor.")
     commands = progress.add_subparsers(dest="progress_command", required=True, metavar="COMMAND")
 
-    export = commands.add_parser("export", help="write your quiz answers to one JSON file to hand in")
+    export = commands.add_parser(
+        "export", help="write your quiz answers to one JSON file to hand in",
+        description="Write every quiz answer you have checked (every try, so your instructor sees first tries "
+                    "too) to one JSON file: bertcourse-progress-NAME.json in the current folder, or --out. "
+                    "Your progress itself stays where it is.")
     export.add_argument("--out", type=Path, help="file to write (default: bertcourse-progress-NAME.json)")
     export.add_argument("--name", help="your name as the instructor should see it (remembered)")
     export.set_defaults(func=export_command)
 
-    report = commands.add_parser("report", help="summarise a folder of learners' exported files")
+    report = commands.add_parser(
+        "report", help="summarise a folder of learners' exported files",
+        description="Check and re-grade every export in a folder (files are never trusted), print the class's "
+                    "scores, per-question success and most missed questions, and write report.html and plots.")
     report.add_argument("dir", type=Path, help="folder with the learners' .json exports")
     report.add_argument("--out", type=Path, default=Path("bertcourse-report"),
                         help="folder for report.html and the plots (default: %(default)s)")

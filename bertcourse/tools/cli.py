@@ -19,16 +19,27 @@ COMMAND_MODULES = ("bertcourse.tools.doctor", "bertcourse.quiz.cli", "bertcourse
                    "bertcourse.tools.run", "bertcourse.tools.pretrain", "bertcourse.tools.dev")
 
 
+EPILOG = ("Learners: doctor, progress export. Instructors: progress report, prefetch, run, pretrain. "
+          "Course authors: notebooks and dev, which rewrite the course's own files. "
+          "`bertcourse COMMAND --help` describes one command.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bertcourse", description="Helpers for the bertcourse BERT workbook.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="bertcourse", description="Helpers for the bertcourse BERT workbook.",
+                                     epilog=EPILOG)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; with none, print the help (what a first-time user needs) and succeed."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         return args.func(args)
     except CourseError as err:

@@ -172,5 +172,10 @@ def _doctor_command(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `doctor` sub-command to `bertcourse`'s parser."""
-    command = subparsers.add_parser("doctor", help="check this machine is ready for the course")
+    command = subparsers.add_parser(
+        "doctor", help="check this machine is ready for the course",
+        description="Check that this machine is ready for the course: Python and library versions against the "
+                    "lock file, the profile, the compute device, where your work is kept (course home and quiz "
+                    "progress), and which course resources are available offline. Prints a table with a fix "
+                    "for each problem; exits with 1 if any check failed.")
     command.set_defaults(func=_doctor_command)

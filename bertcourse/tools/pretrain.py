@@ -57,7 +57,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-documents", type=int, help="use only the first N training documents (quick tries)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder (GPU, long runs)")
     parser.add_argument("--cpu", action="store_true", help="train on the CPU even where a GPU is present")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int,
+                        help="random seed of the initial weights, the NSP pairs and the masks (default: 0); "
+                             "the same seed and settings give the same run")
     parser.set_defaults(func=run)
 
 

@@ -57,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--no-html", action="store_true", help="skip the HTML exports")
     run.set_defaults(func=_run)
     notebooks = subparsers.add_parser("notebooks", help="(author) re-execute the course notebooks in place, "
-                                                          "rewriting their committed outputs (laptop profile)")
+                                                          "rewriting their committed outputs (laptop profile)",
+                                      description="For course authors: re-execute the course notebooks in place in the "
+                                                  "laptop profile, overwriting the outputs saved in them (the ones nbval "
+                                                  "compares). To run a lesson, open it in JupyterLab instead.")
     notebooks.add_argument("only", nargs="*", help="notebook name prefixes, e.g. 01 02 (default: all)")
     notebooks.set_defaults(func=_notebooks)
