@@ -107,7 +107,7 @@ def test_answers_survive_a_killed_process_and_show_in_a_new_view(db):
         "Your previous answer: Bidirectional Encoder Representations from Transformers. ✓ Correct.")
     assert shown(layers.feedback) == "Your previous answer: 24. ✗ Incorrect: 24 is not the answer."
     assert layers.text_field.value == "24" and layers.text_field.disabled
-    assert shown(view.score) == "Score: 1 of 14 correct · 2 of 14 answered"
+    assert shown(view.score) == "Score: 1 of 14 correct · 2 of 14 answered (your latest answer to each question counts)"
     assert len(ProgressStore(db).attempts()) == 3
 
 

@@ -57,6 +57,10 @@ from bertcourse.attention import bertviz_view
 
 weights = torch.softmax(torch.randn(2, 3, 5, 5, generator=torch.Generator().manual_seed(0)), dim=-1)
 bertviz_view("head", weights, ["[CLS]", "the", "cat", "sat", "[SEP]"])"""
+EXPLORER_CELL = """from bertcourse.attention import AttentionExplorer
+
+tokens = [f"token{i}" for i in range(17)]   # notebook 02's sentence has 17 tokens
+AttentionExplorer(tokens, torch.softmax(torch.randn(2, 3, 17, 17), dim=-1))"""
 
 
 def missing(what: str) -> None:
@@ -364,7 +368,8 @@ def test_bertviz_draws_online_and_points_to_the_explorer_offline(lab, browser, c
     saved = bertviz_view("head", torch.softmax(torch.randn(2, 3, 5, 5), dim=-1), ["[CLS]", "a", "b", "c", "[SEP]"])
     output = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
               "data": {"text/html": saved._repr_html_(), "text/plain": repr(saved)}}
-    write_notebook(lab.root / "bertviz.ipynb", [code_cell("bertviz-cell", BERTVIZ_CELL, [output])])
+    write_notebook(lab.root / "bertviz.ipynb", [code_cell("bertviz-cell", BERTVIZ_CELL, [output]),
+                                                code_cell("explorer-cell", EXPLORER_CELL)])
     expect = sync_api.expect
     for online in (True, False):
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -387,6 +392,14 @@ def test_bertviz_draws_online_and_points_to_the_explorer_offline(lab, browser, c
                 expect(box.locator("select#layer option")).to_have_count(2)  # one per layer
                 expect(box.locator(".bertcourse-bertviz-note")).to_have_count(0)
                 assert sorted(set(answered)) == sorted(CDN_FILES)
+                # the attention explorer: heatmap at its own size, right of its controls, all on one screen
+                image = page.locator(".widget-image").first
+                expect(image).to_be_visible(timeout=STEP_MS)
+                image.scroll_into_view_if_needed()
+                picture, slider = image.bounding_box(), page.locator(".widget-slider").first.bounding_box()
+                assert picture["width"] <= 480 and picture["height"] <= 480, picture
+                assert slider["x"] + slider["width"] <= picture["x"] and slider["y"] < picture["y"] + picture["height"]
+                page.locator(".jp-Cell").nth(1).screenshot(path=str(ARTIFACTS / "attention_explorer.png"))
             else:
                 expect(box).to_contain_text("could not load its scripts", timeout=STEP_MS)
                 expect(box).to_contain_text("Use the attention explorer above (AttentionExplorer)")
