@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import math
 import re
 import time
@@ -273,6 +274,7 @@ def bertviz_view(kind: str, weights: torch.Tensor, tokens: Sequence[str], **opti
     bertviz makes its page (`html_action="return"`), the RequireJS tag is dropped and bertviz's
     script runs after `bertviz_loader.js`, which loads the same d3 and jQuery files with plain
     script tags, or, offline, replaces the view with a note pointing to `AttentionExplorer`.
+    bertviz's controls travel inside the script and appear only when it draws.
     """
     import bertviz
 
@@ -285,10 +287,10 @@ def bertviz_view(kind: str, weights: torch.Tensor, tokens: Sequence[str], **opti
     if script is None:
         raise RuntimeError("bertviz's page has no inline script: this bertviz version is not supported")
     loader = _BERTVIZ_LOADER.read_text(encoding="utf-8")
-    wrapped = f"<script>(function () {{\n{loader}\n{script[1]}\n}})();</script>"
-    layout = page[: script.start()]
-    page = (f'<div class="bertcourse-bertviz"><p class="bertcourse-bertviz-note">'
-            f'{html.escape(BERTVIZ_NOTE)}</p><div class="bertcourse-bertviz-view" hidden>{layout}</div>{wrapped}</div>')
+    layout = json.dumps(page[: script.start()]).replace("</", "<\\/")  # a JS string that cannot end the script
+    wrapped = f"<script>(function () {{\nconst LAYOUT = {layout};\n{loader}\n{script[1]}\n}})();</script>"
+    page = (f'<div class="bertcourse-bertviz"><p class="bertcourse-bertviz-note">{html.escape(BERTVIZ_NOTE)}</p>'
+            f'<div class="bertcourse-bertviz-view"></div>{wrapped}</div>')
     layers, heads, n = weights.shape[0], weights.shape[1], weights.shape[-1]
     return BertvizView(page, f"bertviz {kind} view: {layers} layers x {heads} heads over {n} tokens "
                              "(draws in a browser with internet access; offline, use AttentionExplorer)")

@@ -7,7 +7,10 @@
 // - elsewhere they load bertviz's d3 and jQuery (the CDN paths bertviz configures) with plain
 //   script elements, one after the other, then draw;
 // - if a script cannot load (offline) or takes too long, the note beside the view says to use
-//   the course's own attention explorer instead, and the empty controls stay hidden.
+//   the course's own attention explorer instead.
+// bertviz's controls (LAYOUT, defined before this file) are put on the page only when it draws, so
+// neither an offline run nor a saved notebook opened from disk (whose scripts do not run) shows
+// an empty "Layer:" menu.
 const box = document.currentScript.closest(".bertcourse-bertviz");
 const note = box.querySelector(".bertcourse-bertviz-note");
 const view = box.querySelector(".bertcourse-bertviz-view");
@@ -32,7 +35,7 @@ function draw(callback, modules) {
   const whenShown = () => {
     if (!box.isConnected) return requestAnimationFrame(whenShown); // bertviz looks its elements up by id
     note.remove();
-    view.hidden = false;
+    view.innerHTML = LAYOUT;
     callback(...modules);
   };
   whenShown();

@@ -126,6 +126,10 @@ def lab(tmp_path) -> Iterator[Lab]:
     """A JupyterLab server (our process, stopped afterwards) with its own progress database."""
     root = tmp_path / "root"
     root.mkdir()
+    # no "get notified about Jupyter news?" pop-up over the screenshots
+    notification = tmp_path / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false"}))
     port, token = free_port(), secrets.token_hex(16)
     progress = tmp_path / "progress.sqlite"
     env = {**os.environ, "BERTCOURSE_PROGRESS": str(progress), "BERTCOURSE_HOME": str(tmp_path / "home"),
@@ -386,7 +390,7 @@ def test_bertviz_draws_online_and_points_to_the_explorer_offline(lab, browser, c
             run_all(page, restart=not online)  # the second visit re-runs in a fresh kernel
             box = page.locator(".bertcourse-bertviz")
             expect(box).to_have_count(1, timeout=STEP_MS)
-            outputs = page.locator(".jp-OutputArea-output")
+            outputs = page.locator(".jp-Notebook")
             if online:
                 expect(box.locator("svg").first).to_be_visible(timeout=STEP_MS)
                 expect(box.locator("select#layer option")).to_have_count(2)  # one per layer
