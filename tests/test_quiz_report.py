@@ -111,6 +111,7 @@ def test_export_message_counts_questions_not_tries(tmp_path, monkeypatch, capsys
     path = learner_export(folder, "Ben", [("bert_acronym", WRONG_ACRONYM), ("bert_acronym", ACRONYM),
                                           ("base_layers", "24")])
     store = ProgressStore(tmp_path / "p.sqlite")
+    store.learner_id()  # as opening a quiz does
     for attempt in json.loads(path.read_text())["attempts"]:
         store.record(attempt["notebook"], attempt["question"], attempt["response"], attempt["correct"],
                      attempt["credit"])

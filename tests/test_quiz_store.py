@@ -396,7 +396,7 @@ def test_export_of_a_read_only_database_changes_nothing(db, read_only_database, 
     before = sorted(p.name for p in db.parent.iterdir())
     out = tmp_path.parent / f"{tmp_path.name}-hand-in" / "ada.json"
     assert report_cli("export", "--out", str(out)) == 0
-    assert "Wrote 3 answers by Ada" in capsys.readouterr().out
+    assert "Wrote Ada's answers to 3 questions (3 checked answers" in capsys.readouterr().out
     document = json.loads(out.read_text())
     assert document["learner"]["id"] == read_only_database and len(document["attempts"]) == 3
     assert sorted(p.name for p in db.parent.iterdir()) == before
