@@ -2,10 +2,11 @@
 
 Authored sources (written by hand for this course) stay as they are:
   emotion/parts/*.jsonl, ner/all.jsonl, bio_ner/all.jsonl, corpus/parts/*.txt, bio_corpus/all.txt,
-  sts/all.jsonl
+  sts/all.jsonl, qa/parts/*.txt (questions written over corpus documents)
 and this script derives the split files next to them, deterministically (fixed seed),
-stratified by label for emotion and by whole score for sts, after dropping exact duplicates
-(case- and space-insensitive). faq/ and intents/ are authored as they are used, not derived.
+stratified by label for emotion and by whole score for sts, by document for QA (all questions on
+one document land in the same split), after dropping exact duplicates (case- and
+space-insensitive). faq/ and intents/ are authored as they are used, not derived.
 Re-run it after adding examples:  python data/split_data.py
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -107,6 +109,59 @@ def split_sts() -> None:
         _write_jsonl(DATA / "sts" / f"{name}.jsonl", part)
 
 
+QA_OCCURRENCE = re.compile(r"^(.*) #(\d+)$")
+
+
+def _corpus_documents() -> list[str]:
+    """Every corpus document as one paragraph (its sentence lines joined by spaces)."""
+    return [" ".join(block.split("\n")) for path in sorted((DATA / "corpus" / "parts").glob("*.txt"))
+            for block in path.read_text(encoding="utf-8").split("\n\n") if block.strip()]
+
+
+def read_qa_sources() -> list[dict]:
+    """Questions in the squad schema from qa/parts/*.txt.
+
+    Source format: `## Title | first words of a corpus document` opens a document; each
+    following line is `question => answer`, the answer copied verbatim from the document;
+    `answer #2` picks its second occurrence where the text occurs more than once."""
+    documents = _corpus_documents()
+    rows: list[dict] = []
+    title = context = ""
+    for path in sorted((DATA / "qa" / "parts").glob("*.txt")):
+        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            where = f"{path.name}:{line_no}"
+            if line.startswith("## "):
+                title, prefix = (part.strip() for part in line[3:].split("|", 1))
+                matches = [document for document in documents if document.startswith(prefix)]
+                if len(matches) != 1:
+                    raise ValueError(f"{where}: {len(matches)} corpus documents start with {prefix!r}")
+                context = matches[0]
+            elif "=>" in line:
+                question, answer = (part.strip() for part in line.split("=>", 1))
+                occurrence = QA_OCCURRENCE.match(answer)
+                answer, nth = (occurrence.group(1), int(occurrence.group(2))) if occurrence else (answer, 1)
+                starts = [match.start() for match in re.finditer(re.escape(answer), context)]
+                if len(starts) < nth or (len(starts) > 1 and not occurrence):
+                    raise ValueError(f"{where}: {answer!r} occurs {len(starts)} times in {title!r}"
+                                     + (" (add #n to choose one)" if starts else ""))
+                number = sum(row["title"] == title for row in rows) + 1
+                rows.append({"id": f"{title.lower().replace(' ', '_')}-{number}", "title": title, "context": context,
+                             "question": question, "answers": {"text": [answer], "answer_start": [starts[nth - 1]]}})
+            elif line.strip():
+                raise ValueError(f"{where}: expected '## Title | document start' or 'question => answer'")
+    return rows
+
+
+def split_qa() -> None:
+    """60/20/20 of the documents (not of the questions), so no test paragraph is seen in training."""
+    rows = read_qa_sources()
+    titles = list(dict.fromkeys(row["title"] for row in rows))
+    random.Random(SEED).shuffle(titles)
+    for name, part in _cut(titles, {"train": 0.6, "validation": 0.2, "test": 0.2}).items():
+        chosen = set(part)
+        _write_jsonl(DATA / "qa" / f"{name}.jsonl", [row for row in rows if row["title"] in chosen])
+
+
 def main() -> None:
     split_emotion()
     split_token_classification("ner")
@@ -114,6 +169,7 @@ def main() -> None:
     split_corpus("corpus", sorted((DATA / "corpus" / "parts").glob("*.txt")))
     split_corpus("bio_corpus", [DATA / "bio_corpus" / "all.txt"])
     split_sts()
+    split_qa()
 
 
 if __name__ == "__main__":

@@ -148,3 +148,65 @@ def test_intents_cover_every_label_in_both_splits_without_overlap() -> None:
     assert "I want to book a flight to Paris next week" in {row["text"] for row in test}
     for message in test:   # held-out messages are not near-copies of the labelled examples
         assert max(_overlap(message["text"], example["text"]) for example in train) < 0.6, message["text"]
+
+
+def _qa_rows(split: str) -> list[dict]:
+    return formats.read_squad(DATA / "qa" / f"{split}.jsonl")
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = _normalised(text).split()
+    return set(zip(words, words[1:], words[2:]))
+
+
+def test_qa_answers_sit_verbatim_at_their_offsets() -> None:
+    """Every answer is the exact text at answer_start of its context (what the span labels are built from)."""
+    rows = [row for split in SPLITS for row in _qa_rows(split)]
+    assert len(rows) >= 300
+    for row in rows:
+        assert row["question"].strip().endswith(("?", ".")), row["question"]
+        for text, start in zip(row["answers"]["text"], row["answers"]["answer_start"], strict=True):
+            assert text and row["context"][start:].startswith(text), f"{row['id']}: {text!r} not at {start}"
+    assert len({row["id"] for row in rows}) == len(rows)
+    assert len({_normalised(row["question"]) for row in rows}) == len(rows), "a question is written twice"
+
+
+def test_qa_splits_are_by_document_and_from_the_corpus() -> None:
+    """No document (title or context) in two splits, no near-copy of a document across splits,
+    and every context is a document of data/corpus."""
+    corpus = {" ".join(sentence for sentence in document) for path in (DATA / "corpus").glob("parts/*.txt")
+              for document in [block.split("\n") for block in path.read_text(encoding="utf-8").split("\n\n")]}
+    contexts = {split: {row["context"] for row in _qa_rows(split)} for split in SPLITS}
+    titles = {split: {row["title"] for row in _qa_rows(split)} for split in SPLITS}
+    for i, first in enumerate(SPLITS):
+        assert contexts[first] <= {document.strip() for document in corpus}, f"{first}: a context is not a corpus document"
+        for second in SPLITS[i + 1:]:
+            assert not titles[first] & titles[second] and not contexts[first] & contexts[second]
+            for a in contexts[first]:
+                for b in contexts[second]:
+                    shared = len(_trigrams(a) & _trigrams(b)) / min(len(_trigrams(a)), len(_trigrams(b)))
+                    assert shared < 0.3, f"{first} and {second} hold near-copies: {a[:60]!r} / {b[:60]!r}"
+    assert min(len(titles[split]) for split in SPLITS) >= 10
+
+
+def test_qa_questions_are_varied_not_templated() -> None:
+    """Several question types, and no opening phrase dominating (templates repeat their start)."""
+    from bertcourse.question_answering import question_type
+
+    questions = [row["question"] for split in SPLITS for row in _qa_rows(split)]
+    types = Counter(question_type(question) for question in questions)
+    assert {"who", "when", "where", "why", "how many / much", "what", "which", "how"} <= set(types)
+    openings = Counter(" ".join(question.lower().split()[:3]) for question in questions)
+    assert openings.most_common(1)[0][1] <= 0.05 * len(questions)
+
+
+def test_qa_splits_are_exactly_the_authored_sources() -> None:
+    """data/split_data.py derives data/qa/*.jsonl from data/qa/parts; re-run it after editing a part."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("split_data", DATA / "split_data.py")
+    split_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(split_data)
+    derived = sorted((row["id"], row["question"], row["answers"]["text"][0]) for split in SPLITS for row in _qa_rows(split))
+    authored = sorted((row["id"], row["question"], row["answers"]["text"][0]) for row in split_data.read_qa_sources())
+    assert derived == authored, "re-run python data/split_data.py"

@@ -145,6 +145,23 @@ ANSWERS: dict[str, dict[str, object]] = {
         "embeddings_share": "The word-embedding table (vocabulary × hidden size) is kept whole and is about half of "
                             "MiniLM's parameters",
     },
+    "08_question_answering": {
+        "span_head_params": 770,
+        "span_head_output": "A start logit and an end logit",
+        "qa_loss": "The mean of the cross-entropy of the start position and the cross-entropy of the end position",
+        "offsets_role": "To turn the answer's character span into token labels, and a predicted token span back "
+                        "into context text",
+        "only_second": "Only the context is shortened; cutting the question would change what is asked",
+        "stride_role": "Consecutive windows share that many context tokens, so an answer cut at one edge is whole in "
+                       "the next window",
+        "cls_label": "Both point at position 0, the [CLS] token",
+        "f1_value": "0.5",
+        "em_vs_f1": "EM needs a normalised exact match; F1 gives partial credit for overlapping words, so F1 is never "
+                    "below EM",
+        "normalisation": {"Upper or lower case", "Punctuation", "The articles a, an and the"},
+        "no_answer": "When the [CLS] score exceeds the best span's score by more than a threshold tuned on "
+                     "validation data",
+    },
     "09_embeddings_search": {
         "mean_pool_mask": "So that [PAD] positions do not count, and a sentence gets the same vector whatever it is "
                           "batched with",
@@ -168,6 +185,7 @@ ANSWERS: dict[str, dict[str, object]] = {
 }
 MINIMUM_QUESTIONS = {"00_start_here": 8, "01_tokenization": 6, "02_architecture": 6, "03_pretraining": 11,
                      "04_finetuning": 10, "05_ner": 9, "06_biobert": 8, "07_distillation": 8,
+                     "08_question_answering": 10,
                      "09_embeddings_search": 11}
 
 
@@ -198,7 +216,7 @@ def test_computed_questions_use_the_agreed_live_values():
                   for name in REGISTRY[q.compute].needs} for nb in MINIMUM_QUESTIONS}
     assert needs == {"00_start_here": set(), "01_tokenization": {"tokenizer"}, "02_architecture": {"config"},
                      "03_pretraining": set(), "04_finetuning": set(), "05_ner": set(), "06_biobert": set(),
-                     "07_distillation": {"config"}, "09_embeddings_search": set()}
+                     "07_distillation": {"config"}, "08_question_answering": set(), "09_embeddings_search": set()}
 
 
 def test_answer_table_covers_every_closed_question():

@@ -73,7 +73,7 @@ def test_every_dataset_loads_offline_in_laptop_profile(key: str) -> None:
     first = loaded["train"] if "train" in loaded else loaded["validation"]   # the laptop STS set has no train split
     assert len(first) > 0 and "validation" in loaded
     column = {"text_classification": "label", "token_classification": "ner_tags", "corpus": "sentences",
-              "sentence_pairs": "score"}
+              "sentence_pairs": "score", "question_answering": "answers"}
     assert column[DATASETS[key].kind] in first.column_names
 
 

@@ -4,6 +4,8 @@ The formats are deliberately plain so instructors can bring their own copies:
 - text classification: jsonl `{"text": str, "label": int | str}` + `labels.txt` (line i = label i);
 - token classification: jsonl `{"tokens": [str], "ner_tags": [str | int]}` + `labels.txt`,
   or CoNLL column files (token first, tag last, blank line between sentences);
+- extractive QA: jsonl in the hub's `squad` schema `{"id", "title", "context", "question",
+  "answers": {"text": [str], "answer_start": [int]}}`;
 - sentence pairs: jsonl `{"sentence1": str, "sentence2": str, "score": float}` (STS, 0 to 5);
 - corpora: plain text (optionally .gz), one paragraph or sentence per line, a blank line
   between documents.
@@ -200,6 +202,29 @@ def read_documents(path: Path) -> list[list[str]]:
     return documents
 
 
+def read_squad(path: Path, labels: list[str] | None = None) -> list[dict]:
+    """Questions in the `squad` schema from jsonl, each answer checked to sit verbatim at its
+    `answer_start` (a wrong offset would silently train the span head on the wrong tokens)."""
+    rows = []
+    for line_no, row in _jsonl_rows(path):
+        where = f"{path.name}, line {line_no}"
+        missing = [key for key in ("id", "title", "context", "question", "answers") if key not in row]
+        if missing:
+            raise DataFormatError(f"{where}: missing {', '.join(missing)}.", fix="use the squad schema: "
+                                  '{"id", "title", "context", "question", "answers": {"text": [...], "answer_start": [...]}}')
+        answers = row["answers"] if isinstance(row["answers"], dict) else {}
+        texts, starts = answers.get("text"), answers.get("answer_start")
+        if not isinstance(texts, list) or not isinstance(starts, list) or len(texts) != len(starts):
+            raise DataFormatError(f"{where}: \"answers\" needs lists \"text\" and \"answer_start\" of equal length.")
+        for text, start in zip(texts, starts):
+            if not isinstance(start, int) or row["context"][start:start + len(text)] != text:
+                raise DataFormatError(f"{where}: answer {text!r} is not at character {start} of the context.",
+                                      fix="answer_start is the 0-based character offset of the answer in the context")
+        rows.append({"id": str(row["id"]), "title": str(row["title"]), "context": row["context"],
+                     "question": row["question"], "answers": {"text": texts, "answer_start": starts}})
+    return _not_empty(rows, path)
+
+
 def read_corpus(path: Path, labels: list[str]) -> list[dict]:
     """`read_documents` as dataset rows `{"sentences": [...]}` (a corpus has no labels)."""
     return [{"sentences": document} for document in read_documents(path)]
@@ -282,6 +307,15 @@ def _token_classification_features(labels: list[str]) -> Any:
                               "ner_tags": datasets.List(datasets.ClassLabel(names=labels))})
 
 
+def _squad_features(labels: list[str]) -> Any:
+    import datasets
+
+    return datasets.Features({"id": datasets.Value("string"), "title": datasets.Value("string"),
+                              "context": datasets.Value("string"), "question": datasets.Value("string"),
+                              "answers": {"text": datasets.List(datasets.Value("string")),
+                                          "answer_start": datasets.List(datasets.Value("int32"))}})
+
+
 def _corpus_features(labels: list[str]) -> Any:
     import datasets
 
@@ -309,6 +343,15 @@ FORMATS: dict[str, DatasetFormat] = {
             path, ({"tokens": list(row["tokens"]), "ner_tags": [names[tag] for tag in row["ner_tags"]]}
                    for row in split)),
         label_column="ner_tags"),
+    "question_answering": DatasetFormat(
+        read=read_squad,
+        features=_squad_features,
+        write=lambda path, split, names: write_jsonl(
+            path, ({"id": row["id"], "title": row["title"], "context": row["context"], "question": row["question"],
+                    "answers": {"text": list(row["answers"]["text"]),
+                                "answer_start": [int(start) for start in row["answers"]["answer_start"]]}}
+                   for row in split)),
+        label_column=None),
     "corpus": DatasetFormat(
         read=read_corpus,
         features=_corpus_features,

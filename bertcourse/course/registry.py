@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-DatasetKind = Literal["text_classification", "token_classification", "corpus", "sentence_pairs"]
+DatasetKind = Literal["text_classification", "token_classification", "question_answering", "corpus",
+                      "sentence_pairs"]
 
 MINILM = "all-MiniLM-L6-v2"
 
@@ -118,6 +119,12 @@ DATASETS: dict[str, DatasetEntry] = {
                      local_folder="stsb", local_files=_SPLITS_JSONL, laptop_folder="sts",
                      laptop_files={"validation": ("validation.jsonl",), "test": ("test.jsonl",)},
                      hub_score_scale=5.0),  # sentence-transformers/stsb stores score / 5
+        DatasetEntry("squad", "question_answering",
+                     "SQuAD v1.1: questions on Wikipedia paragraphs, each answered by a span of its paragraph",
+                     hub_id="rajpurkar/squad", hub_config=None,
+                     # the folder name of the copy beside the repository (../shared/data): the official
+                     # v1.1 dev set split by article; a full SQuAD copy in this layout works the same
+                     local_folder="squad_v1.1_dev", local_files=_SPLITS_JSONL, laptop_folder="qa"),
     ]
 }
 

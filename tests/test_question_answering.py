@@ -1,0 +1,173 @@
+"""Extractive QA: span labels, post-processing and SQuAD metrics on hand-computed cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bertcourse import question_answering as qa
+from bertcourse.course import formats
+from bertcourse.course.errors import DataFormatError
+
+# A window "[CLS] q q [SEP] c c c c [SEP]": tokens 4..7 are context, covering characters
+# 0-5, 6-11, 12-17, 18-23 of "alpha bravo charl delta".
+SEQUENCE_IDS = [None, 0, 0, None, 1, 1, 1, 1, None]
+OFFSETS = [(0, 0), (0, 3), (4, 7), (0, 0), (0, 5), (6, 11), (12, 17), (18, 23), (0, 0)]
+
+
+@pytest.mark.parametrize(("start_char", "end_char", "expected"), [
+    (6, 11, (5, 5)),      # exactly one token
+    (6, 17, (5, 6)),      # two tokens
+    (8, 14, (5, 6)),      # starts and ends inside tokens: the tokens holding those characters
+    (0, 23, (4, 7)),      # the whole context
+    (18, 30, (0, 0)),     # runs past the window's last character: cut by the edge -> [CLS]
+    (40, 45, (0, 0)),     # entirely outside the window -> [CLS]
+])
+def test_answer_token_span_by_hand(start_char: int, end_char: int, expected: tuple[int, int]) -> None:
+    assert qa.answer_token_span(OFFSETS, SEQUENCE_IDS, start_char, end_char) == expected
+
+
+def test_answer_cut_by_a_window_edge_is_labelled_cls_there_and_found_whole_in_the_next_window() -> None:
+    """With the real tokenizer: short windows over a long context; the window that cuts the
+    answer points at [CLS], a later window (thanks to the stride) holds it whole and its label
+    decodes back to the answer."""
+    from bertcourse.course.resources import load_tokenizer
+
+    tokenizer = load_tokenizer("bert-base-uncased")
+    context = ("The first lighthouse stood on a rock. Keepers trimmed the wicks every night. "
+               "Ships passed safely beside the great stone tower of the harbour mouth.")
+    answer = "the great stone tower of the harbour mouth"
+    start_char = context.index(answer)
+    batch = {"question": ["What did ships pass?"], "context": [context],
+             "answers": [{"text": [answer], "answer_start": [start_char]}]}
+    features = qa.prepare_train_features(batch, tokenizer, max_length=24, stride=8)
+    spans = list(zip(features["start_positions"], features["end_positions"], strict=True))
+    encoded = qa.encode_windows(tokenizer, batch["question"], batch["context"], 24, 8)
+    cut = [i for i in range(len(spans)) if spans[i] == (0, 0)
+           and start_char < qa.Window(np.zeros(1), np.zeros(1), [tuple(o) if s == 1 else None for o, s in zip(
+               encoded["offset_mapping"][i], encoded.sequence_ids(i), strict=True)]).context_chars()[1] < start_char + len(answer)]
+    assert cut, "expected a window whose edge cuts the answer"
+    whole = [i for i, span in enumerate(spans) if span != (0, 0)]
+    assert whole and all(i > cut[0] for i in whole)
+    start, end = spans[whole[0]]
+    assert tokenizer.decode(features["input_ids"][whole[0]][start:end + 1]) == answer
+
+
+def _window(start_logits: list[float], end_logits: list[float], offsets: list) -> qa.Window:
+    return qa.Window(np.array(start_logits), np.array(end_logits), offsets)
+
+
+def test_best_answer_respects_order_length_and_context() -> None:
+    context = "alpha bravo charl delta"
+    offsets = [None, None, (0, 5), (6, 11), (12, 17), (18, 23)]
+    # Highest raw start is a question token (1), highest raw end comes before the best start:
+    # both must be skipped; best valid pair is start 3 ("bravo") .. end 4 ("charl"): 4 + 3 = 7.
+    window = _window([1, 9, 0, 4, 0, 0], [1, 0, 6, 1, 3, 0], offsets)
+    answer = qa.best_answer([window], context, max_answer_length=30, n_best=6)
+    assert (answer.text, answer.start_char, answer.score, answer.null_score) == ("bravo charl", 6, 7.0, 2.0)
+    # A length cap of 1 token leaves only single-token spans: start 3 + end 3 = 5 beats 2 + 2 = 6? no: 0 + 6 = 6.
+    capped = qa.best_answer([window], context, max_answer_length=1, n_best=6)
+    assert (capped.text, capped.score) == ("alpha", 6.0)
+
+
+def test_best_answer_takes_the_best_window_and_the_lowest_null_score() -> None:
+    context = "alpha bravo charl delta"
+    first = _window([5, 0, 1], [5, 1, 0], [None, (0, 5), (6, 11)])
+    second = _window([2, 3, 0], [1, 0, 4], [None, (6, 11), (12, 17)])
+    answer = qa.best_answer([first, second], context, n_best=3)
+    assert (answer.text, answer.window, answer.score) == ("bravo charl", 1, 7.0)
+    assert answer.null_score == 3.0  # min over windows of start[0] + end[0]: 10 and 3
+
+
+@pytest.mark.parametrize(("text", "normalised"), [
+    ("The Rhine.", "rhine"),
+    ("  an  Apple,  a day ", "apple day"),
+    ("Theatre", "theatre"),           # "the" inside a word stays
+    ("North-Carolina's", "northcarolinas"),
+])
+def test_normalize_answer(text: str, normalised: str) -> None:
+    assert qa.normalize_answer(text) == normalised
+
+
+def test_exact_match_and_f1_by_hand() -> None:
+    assert qa.exact_match("the Wright brothers", ["Wright brothers", "Orville"]) == 1.0
+    assert qa.exact_match("Wright", ["Wright brothers"]) == 0.0
+    # "in 1903" vs "1903": common 1, precision 1/2, recall 1 -> F1 2/3
+    assert qa.token_f1("in 1903", ["1903"]) == pytest.approx(2 / 3)
+    # best over gold answers: vs "North Carolina" common 1 of 2 and 2 -> 0.5; vs "Carolina" 2/3
+    assert qa.token_f1("Carolina coast", ["North Carolina", "Carolina"]) == pytest.approx(2 / 3)
+    assert qa.token_f1("", ["1903"]) == 0.0
+    assert qa.token_f1("the", ["a"]) == 1.0  # both normalise to empty
+    scores = qa.squad_scores(["1903", "in 1903", "Paris"], [["1903"], ["1903"], ["London"]])
+    assert scores["exact_match"] == pytest.approx(100 / 3)
+    assert scores["f1"] == pytest.approx(100 * (1 + 2 / 3 + 0) / 3)
+
+
+def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_more_questions() -> None:
+    values = np.array([0.0, 1.0] * 20)
+    low, high = qa.bootstrap_interval(values)
+    assert low < 0.5 < high
+    wide = high - low
+    low, high = qa.bootstrap_interval(np.tile(values, 25))
+    assert high - low < wide / 3
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How many blades do most turbines have?", "how many / much"),
+    ("In what year was it founded?", "when"),
+    ("Whose probes landed there?", "who"),
+    ("How is the flute held?", "how"),
+    ("Name three jazz musicians.", "other"),
+])
+def test_question_type(question: str, kind: str) -> None:
+    assert qa.question_type(question) == kind
+
+
+def test_lexical_baseline_picks_the_unmentioned_words_of_the_best_sentence() -> None:
+    context = ("Owls hunt at night. Volleyball was invented in 1895 by a teacher in Massachusetts. "
+               "It is played with a net.")
+    assert qa.lexical_answer("Who invented volleyball in 1895?", context) == "teacher in Massachusetts"
+    assert qa.lexical_answer("When was volleyball invented by a teacher in Massachusetts?", context) == "1895"
+
+
+def test_window_situation() -> None:
+    one = [_window([0], [0], [(0, 10)])]
+    two = [_window([0, 0], [0, 0], [(0, 5), (6, 10)]), _window([0, 0], [0, 0], [(6, 10), (11, 20)])]
+    assert qa.window_situation(one, 2, 4) == "one window"
+    assert qa.window_situation(two, 6, 10) == "several windows, never cut"
+    assert qa.window_situation(two, 8, 15) == "cut by an edge in some window"
+
+
+def test_read_squad_rejects_an_answer_not_at_its_offset(tmp_path: Path) -> None:
+    row = {"id": "1", "title": "t", "context": "Bread is baked.", "question": "What is baked?",
+           "answers": {"text": ["Bread"], "answer_start": [0]}}
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(row) + "\n")
+    assert formats.read_squad(good)[0]["answers"] == {"text": ["Bread"], "answer_start": [0]}
+    row["answers"]["answer_start"] = [1]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(row) + "\n")
+    with pytest.raises(DataFormatError, match="not at character 1"):
+        formats.read_squad(bad)
+
+
+@pytest.mark.usefixtures("fresh_profile")
+def test_squad_loads_in_both_profiles(monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
+    """laptop: the course's own questions; gpu: a local copy in the hub's squad schema (the real
+    SQuAD v1.1 dev set split by article, in ../shared/data/squad_v1.1_dev)."""
+    import bertcourse as bc
+
+    monkeypatch.setenv("BERTCOURSE_PROFILE", "laptop")
+    laptop = bc.load_dataset("squad")
+    assert set(laptop) == {"train", "validation", "test"} and len(laptop["train"]) >= 150
+    monkeypatch.setenv("BERTCOURSE_PROFILE", "gpu")
+    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(shared_data))
+    real = bc.load_dataset("squad")
+    assert (len(real["train"]), len(real["validation"])) == (8582, 1988)
+    first = real["train"][0]
+    assert first["question"] == "Which NFL team represented the AFC at Super Bowl 50?"
+    assert set(first) == set(laptop["train"][0]) == {"id", "title", "context", "question", "answers"}
+    assert first["context"][first["answers"]["answer_start"][0]:].startswith(first["answers"]["text"][0])
