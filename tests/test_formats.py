@@ -171,6 +171,7 @@ def test_each_kind_reads_back_what_it_writes(kind: str, tmp_path: Path) -> None:
         expected = [{"tokens": ["Ada", "wrote"], "ner_tags": ["B-X", "O"]}]
     elif kind == "sentence_pairs":
         split = [{"sentence1": "A dog runs.", "sentence2": "A dog is running.", "score": 4.8}]
+        expected = split
     elif kind == "question_answering":
         split = [{"id": "q1", "title": "Bells", "context": "Bells ring at noon.", "question": "When do bells ring?",
                   "answers": {"text": ["at noon", "noon"], "answer_start": [11, 14]}}]
