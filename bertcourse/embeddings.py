@@ -26,10 +26,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
-from tqdm.auto import tqdm
 
 from bertcourse.classification import mean_pool
 from bertcourse.course.profiles import resolve_model_key
+from bertcourse.course.progress import progress_bar
 from bertcourse.course.resources import model_source
 
 Pooling = Literal["cls", "mean"]
@@ -73,7 +73,7 @@ def encode(model: Any, tokenizer: Any, sentences: Sequence[str], pooling: Poolin
     model.eval()
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     pieces = []
-    for start in tqdm(range(0, len(order), batch_size), desc="encoding", disable=not progress):
+    for start in progress_bar(range(0, len(order), batch_size), desc="encoding", disable=not progress):
         chunk = [sentences[i] for i in order[start:start + batch_size]]
         pieces.append(_forward_pooled(model, tokenizer, chunk, pooling, max_length).float().cpu())
     vectors = torch.empty(len(sentences), pieces[0].shape[1]) if pieces else torch.empty(0, 0)
@@ -158,7 +158,7 @@ def contrastive_finetune(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, 
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     model.train()
     losses = []
-    for _ in tqdm(range(steps), desc="contrastive fine-tuning", leave=False):
+    for _ in progress_bar(range(steps), desc="contrastive fine-tuning", leave=False):
         batch = rng.sample(list(pairs), min(batch_size, len(pairs)))
         anchors = _forward_pooled(model, tokenizer, [a for a, _ in batch], pooling, max_length)
         positives = _forward_pooled(model, tokenizer, [b for _, b in batch], pooling, max_length)

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from transformers import BertConfig, BertForPreTraining
 
+from bertcourse.course.progress import progress_bar
 from bertcourse.pretrain_checkpoints import (
     TrainResult,
     has_checkpoint,
@@ -177,34 +178,6 @@ def _agree(accelerator: Any, flag: bool) -> bool:
     if accelerator.num_processes == 1:
         return flag
     return bool(accelerator.reduce(torch.tensor([float(flag)], device=accelerator.device), reduction="max").item())
-
-
-def progress_bar(**options: Any) -> Any:
-    """tqdm's bar (`options` are tqdm's). In a notebook, tqdm draws a widget, and the output
-    saved with the notebook keeps the text of its *first* state ("0%| | 0/1500") however far
-    it got; this one updates its saved output when it closes, so a saved notebook shows where
-    the bar finished."""
-    from tqdm.auto import tqdm
-    from tqdm.notebook import tqdm as notebook_tqdm
-
-    if not issubclass(tqdm, notebook_tqdm) or options.get("disable"):  # a terminal, or no bar
-        return tqdm(**options)
-
-    from IPython.display import display
-
-    class FinalStateBar(tqdm):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(display=False, **kwargs)
-            self.handle = display(self.container, display_id=True)
-            self.displayed = True
-
-        def close(self) -> None:
-            super().close()
-            if self.handle is not None:  # republish: the saved text/plain is made from the final state
-                self.handle.update(self.container)
-                self.handle = None
-
-    return FinalStateBar(**options)
 
 
 def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: PretrainSettings,

@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from bertcourse.course.formats import split_sentences
 from bertcourse.course.profiles import recipe_for
+from bertcourse.course.progress import progress_bar
 from bertcourse.training import FinetuneSettings
 
 # The functions notebook 08 writes out in `#@save` cells (tests/test_saved_cells.py keeps them identical).
@@ -158,7 +158,7 @@ def predict_windows(model: Any, tokenizer: Any, questions: Sequence[str], contex
     device = next(model.parameters()).device
     windows: list[list[Window]] = [[] for _ in questions]
     steps = range(0, len(questions), batch_size)
-    for first in tqdm(steps, desc="predicting", disable=not progress or len(steps) < 2):
+    for first in progress_bar(steps, desc="predicting", disable=not progress or len(steps) < 2, leave=False):
         encoded = encode_windows(tokenizer, questions[first:first + batch_size], contexts[first:first + batch_size],
                                  max_length, stride)
         owners = encoded["overflow_to_sample_mapping"]

@@ -27,8 +27,8 @@ import numpy as np
 import Stemmer
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
+from bertcourse.course.progress import progress_bar
 from bertcourse.embeddings import optimizer_step
 
 
@@ -156,7 +156,7 @@ def train_cross_encoder(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, s
     model.train()
     for _ in range(epochs):
         rng.shuffle(order)
-        for start in tqdm(range(0, len(order), batch_size), desc="cross-encoder", leave=False):
+        for start in progress_bar(range(0, len(order), batch_size), desc="cross-encoder", leave=False):
             chosen = order[start:start + batch_size]
             batch = tokenizer([pairs[i][0] for i in chosen], [pairs[i][1] for i in chosen], padding=True,
                               truncation=True, max_length=max_length, return_tensors="pt")
