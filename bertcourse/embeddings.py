@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from bertcourse.classification import mean_pool
+from bertcourse.course import smoke
 from bertcourse.course.profiles import resolve_model_key
 from bertcourse.course.progress import progress_bar
 from bertcourse.course.resources import model_source
@@ -152,7 +153,8 @@ def contrastive_finetune(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, 
     """Train `model` in place with `contrastive_loss` on random batches of `pairs`; the losses.
 
     A plain loop rather than the `Trainer`, so the batch (two lists of sentences, one forward
-    pass each) and the loss stay as readable as in the notebook."""
+    pass each) and the loss stay as readable as in the notebook. Smoke mode runs fewer steps."""
+    steps = smoke.cap_steps(steps)
     rng = random.Random(seed)
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)

@@ -1,14 +1,18 @@
 """Lesson 03's pretraining settings: model sizes and the knobs of a run, per profile.
 
 Plain data, no torch: `bertcourse pretrain --help` lists the sizes without loading a framework.
+In smoke mode (`bertcourse.course.smoke`) every profile's budget is cut: minutes become seconds.
 
-Room: a lesson module (lesson 03). It imports nothing of the package.
+Room: a lesson module (lesson 03). It imports only the runtime's smoke caps (plain data, no torch).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from typing import Any
+
+from bertcourse.course import smoke
 
 # Sizes from Turc et al. (2019), "Well-Read Students Learn Better" (the official small BERTs), plus
 # `tiny-laptop`, small enough to pretrain on two CPU cores in a couple of minutes.
@@ -58,6 +62,43 @@ PROFILE_SETTINGS: dict[str, PretrainSettings] = {
 }
 
 
+# A time-budgeted profile's minutes, from the environment: a short GPU session (benchmarks/gpu_session.sh)
+# cannot spend the gpu profile's 20 minutes on lesson 03 alone, and the notebook reads no arguments.
+MINUTES_ENV = "BERTCOURSE_PRETRAIN_MINUTES"
+
+
 def settings_for(profile: str, **overrides: Any) -> PretrainSettings:
-    """The profile's settings with `overrides` (None values are ignored)."""
-    return replace(PROFILE_SETTINGS[profile], **{k: v for k, v in overrides.items() if v is not None})
+    """The profile's settings (a time budget shortened by BERTCOURSE_PRETRAIN_MINUTES) with
+    `overrides` (None values are ignored), cut to smoke size in smoke mode (after the overrides: a
+    smoke run stays short whatever a command asked for)."""
+    settings = PROFILE_SETTINGS[profile]
+    if os.environ.get(MINUTES_ENV) and settings.minutes is not None:
+        settings = replace(settings, minutes=_minutes_from_env())
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    return smoke_cut(settings) if smoke.active() else settings
+
+
+def _minutes_from_env() -> float:
+    raw = os.environ[MINUTES_ENV]
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = -1.0
+    if minutes <= 0:
+        raise ValueError(f"{MINUTES_ENV}={raw!r}: give a positive number of minutes")
+    return minutes
+
+
+def smoke_cut(settings: PretrainSettings) -> PretrainSettings:
+    """`settings` with smoke budgets: each minute a second, few steps, a small batch and the smallest
+    model (a GPU-sized model on a CPU would spend minutes on one held-out evaluation). The loop,
+    its schedule, evaluation and checkpointing run as they would; only their length changes."""
+    caps = smoke.CAPS
+
+    def seconds(minutes: float | None) -> float | None:
+        return None if minutes is None else minutes * caps.seconds_per_minute / 60
+
+    return replace(settings, model_size=caps.pretrain_model_size,
+                   batch_size=min(settings.batch_size, caps.pretrain_batch_size),
+                   max_steps=None if settings.max_steps is None else min(settings.max_steps, caps.max_pretrain_steps),
+                   minutes=seconds(settings.minutes), checkpoint_minutes=seconds(settings.checkpoint_minutes))

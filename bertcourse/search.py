@@ -28,6 +28,7 @@ import Stemmer
 import torch
 import torch.nn.functional as F
 
+from bertcourse.course import smoke
 from bertcourse.course.progress import progress_bar
 from bertcourse.embeddings import optimizer_step
 
@@ -147,7 +148,9 @@ def train_cross_encoder(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, s
                         max_length: int = 128, seed: int = 0) -> list[float]:
     """Fine-tune a one-output sequence classifier on (query, document) pairs with binary
     cross-entropy on its logit; returns the losses. The tokenizer builds `[CLS] A [SEP] B [SEP]`
-    with segment ids 0 then 1, the input format of next-sentence prediction."""
+    with segment ids 0 then 1, the input format of next-sentence prediction. Smoke mode runs fewer
+    epochs (at least one step)."""
+    epochs = max(1, round(smoke.cap_epochs(epochs)))
     rng = random.Random(seed)
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)

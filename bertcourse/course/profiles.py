@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bertcourse.course import smoke
 from bertcourse.course.errors import CourseError
 from bertcourse.course.registry import MINILM, MODELS
 
@@ -95,5 +96,6 @@ def recipe_for(checkpoint: str, minilm: Recipe, bert_base: Recipe) -> Recipe:
 
     Each lesson keeps two recipes: MiniLM, small and served offline, needs larger steps and more
     passes than BERT-Base-sized hub checkpoints, so the choice follows the model actually loaded,
-    not the one asked for. The recipe never names the checkpoint: the lesson does."""
-    return minilm if resolve_model_key(checkpoint) == MINILM else bert_base
+    not the one asked for. The recipe never names the checkpoint: the lesson does. In smoke mode
+    the recipe runs fewer epochs (`bertcourse.course.smoke`)."""
+    return smoke.cap_recipe(minilm if resolve_model_key(checkpoint) == MINILM else bert_base)

@@ -52,6 +52,11 @@ class DatasetEntry:
     laptop_folder: str
     laptop_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     hub_score_scale: float = 1.0  # sentence pairs: the hub copy's score times this is on the course's 0-5 scale
+    provide: str = ""  # a set without a hub copy: what its local file holds, for the instructor who supplies it
+    # a source with train and validation only (SQuAD, on the hub and in the shared copy): its validation split
+    # becomes the test split, and whole groups (rows sharing this column, e.g. an article's title) from the end
+    # of train become validation, so the three splits share no document, as in the laptop data
+    test_from_validation_by: str | None = None
 
     def from_hub(self, loaded: Any) -> Any:
         """A hub `DatasetDict` (or split) with its scores on the course's scale."""
@@ -111,6 +116,9 @@ DATASETS: dict[str, DatasetEntry] = {
                      hub_id=None, hub_config=None,
                      local_folder="pubmed_sample",
                      local_files={"train": ("genia_abstracts.txt.gz",)},
+                     provide=("gzip-compressed UTF-8 text of PubMed abstracts, one sentence per line and a blank "
+                              "line between abstracts, such as the 1,999 abstracts of the GENIA corpus; no "
+                              "validation file is needed: lesson 06 holds out 5% itself"),
                      laptop_folder="bio_corpus",
                      laptop_files={"train": ("train.txt",), "validation": ("validation.txt",)}),
         DatasetEntry("stsb", "sentence_pairs",
@@ -124,7 +132,8 @@ DATASETS: dict[str, DatasetEntry] = {
                      hub_id="rajpurkar/squad", hub_config=None,
                      # the folder name of the copy beside the repository (../shared/data): the official
                      # v1.1 dev set split by article; a full SQuAD copy in this layout works the same
-                     local_folder="squad_v1.1_dev", local_files=_SPLITS_JSONL, laptop_folder="qa"),
+                     local_folder="squad_v1.1_dev", local_files=_SPLITS_JSONL, laptop_folder="qa",
+                     test_from_validation_by="title"),
     ]
 }
 
@@ -147,6 +156,16 @@ HANDOFFS: dict[str, Handoff] = {
         Handoff("06_bio_adapted", "06_biobert", "the encoder after continued MLM pretraining on biomedical text"),
     ]
 }
+
+
+def missing_copy_instructions(key: str) -> str:
+    """For a dataset with no hub copy: exactly which file to provide, where and in which format
+    (what `doctor`, `prefetch` and a failing load tell the instructor)."""
+    entry = DATASETS[key]
+    files = " and ".join(f"<BERTCOURSE_DATA_DIR>/{entry.local_folder}/{names[0]}" for names in entry.local_files.values())
+    return (f"{key!r} has no hub copy: provide {files}"
+            + (f" ({entry.provide})" if entry.provide else "")
+            + ", then set BERTCOURSE_DATA_DIR to the folder above it")
 
 
 def local_dataset_folder(key: str, data_dir: str | Path | None = None) -> Path | None:

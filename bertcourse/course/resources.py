@@ -7,7 +7,8 @@
 
 Where things come from, in order: the laptop profile's offline stand-ins; in the gpu profile a
 local copy under `BERTCOURSE_MODEL_DIR/<key>` or `BERTCOURSE_DATA_DIR/<folder>`; else the hub.
-Each load prints one line saying what was requested and what actually serves it.
+Each load prints one line saying what was requested and what actually serves it. In smoke mode
+datasets are cut to their first rows (`bertcourse.course.smoke`).
 
 Room: runtime (`bertcourse.course`); imports only other runtime modules.
 """
@@ -15,6 +16,7 @@ Room: runtime (`bertcourse.course`); imports only other runtime modules.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +24,14 @@ import datasets
 import transformers
 from transformers import AutoModel, AutoTokenizer
 
-from bertcourse.course import formats
+from bertcourse.course import formats, smoke
 from bertcourse.course.errors import ResourceUnavailable
 from bertcourse.course.minilm import PACKAGE as MINILM_PACKAGE
 from bertcourse.course.minilm import verified_model_dir
 from bertcourse.course.paths import saved_checkpoint, shipped_data_dir
 from bertcourse.course.profiles import active_profile, resolve_model_key
-from bertcourse.course.registry import DATASETS, HANDOFFS, MINILM, MODELS, DatasetEntry, local_dataset_folder
+from bertcourse.course.registry import (DATASETS, HANDOFFS, MINILM, MODELS, DatasetEntry, local_dataset_folder,
+                                       missing_copy_instructions)
 
 _LOCAL_COPY_FIX = ("run `bertcourse prefetch` where the hub is reachable (or `bertcourse prefetch --from DIR` "
                    "from a copy) and set the BERTCOURSE_MODEL_DIR / BERTCOURSE_DATA_DIR line it prints, or "
@@ -119,7 +122,7 @@ def _wikitext_documents(split: datasets.Dataset) -> datasets.Dataset:
 def _dataset_from_hub(entry: DatasetEntry) -> datasets.DatasetDict:
     if entry.hub_id is None:
         raise ResourceUnavailable(f"Dataset {entry.key!r} has no hub copy; it needs a local folder "
-                                  f"{entry.local_folder}/.", fix="point BERTCOURSE_DATA_DIR at a folder that has it")
+                                  f"{entry.local_folder}/.", fix=missing_copy_instructions(entry.key))
     try:
         loaded = datasets.load_dataset(entry.hub_id, entry.hub_config)
     except Exception as err:  # datasets raises many unrelated types for "hub unreachable"
@@ -128,6 +131,30 @@ def _dataset_from_hub(entry: DatasetEntry) -> datasets.DatasetDict:
     if entry.kind == "corpus":
         return datasets.DatasetDict({name: _wikitext_documents(split) for name, split in loaded.items()})
     return entry.from_hub(loaded)
+
+
+def _with_test_split(entry: DatasetEntry, loaded: datasets.DatasetDict) -> tuple[datasets.DatasetDict, str]:
+    """Three splits from a source that has only train and validation (see
+    `DatasetEntry.test_from_validation_by`): validation becomes test, and the last whole groups of
+    train (at least a tenth of its rows) become validation. Returns the splits and a note saying so."""
+    column = entry.test_from_validation_by
+    if column is None or "test" in loaded or set(loaded) != {"train", "validation"}:
+        return loaded, ""
+    train = loaded["train"]
+    values = train[column]
+    sizes = Counter(values)  # groups in order of first appearance
+    held: set[str] = set()
+    for group in reversed(list(sizes)):
+        if sum(sizes[g] for g in held) >= len(train) / 10:
+            break
+        held.add(group)
+    keep = [i for i, value in enumerate(values) if value not in held]
+    out = [i for i, value in enumerate(values) if value in held]
+    rows = len(out)
+    note = (f" (test = the source's validation split; validation = the last {len(held)} {column}s of its train "
+            f"split, {rows:,} rows)")
+    return datasets.DatasetDict({"train": train.select(keep), "validation": train.select(out),
+                                 "test": loaded["validation"]}), note
 
 
 def load_dataset(key: str, data_dir: str | Path | None = None) -> datasets.DatasetDict:
@@ -152,6 +179,8 @@ def load_dataset(key: str, data_dir: str | Path | None = None) -> datasets.Datas
     else:
         loaded = _dataset_from_hub(entry)
         where = f"the Hugging Face hub ({entry.hub_id})"
+    loaded, note = _with_test_split(entry, loaded)
+    loaded = smoke.cap_dataset(loaded, corpus=entry.kind == "corpus")
     sizes = ", ".join(f"{name} {len(split):,}" for name, split in loaded.items())
-    print(f"Dataset: {key} from {where}: {sizes}")
+    print(f"Dataset: {key} from {where}: {sizes}{note}" + (" [smoke: cut to the caps above]" if smoke.active() else ""))
     return loaded

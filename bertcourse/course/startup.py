@@ -12,6 +12,7 @@ import warnings
 import torch
 import transformers
 
+from bertcourse.course import smoke
 from bertcourse.course.profiles import active_profile, resolve_model_key
 from bertcourse.course.registry import MODELS
 
@@ -37,7 +38,8 @@ def quiet_libraries() -> None:
 
 
 def start_lesson(name: str, seed: int = 0) -> None:
-    """Prepare a notebook: seed, quiet the libraries, and print the profile and substitutions."""
+    """Prepare a notebook: seed, quiet the libraries, and print the profile, its substitutions and
+    (in smoke mode) the budget caps, so no smoke number is mistaken for a lesson's result."""
     set_seed(seed)
     quiet_libraries()
     profile = active_profile()
@@ -46,3 +48,5 @@ def start_lesson(name: str, seed: int = 0) -> None:
         served = resolve_model_key(key)
         if served != key:
             print(f"  {key} -> {served}")
+    if smoke.active():
+        print(f"  SMOKE RUN (budgets cut, results meaningless): {smoke.CAPS.describe()}")

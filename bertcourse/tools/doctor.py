@@ -20,7 +20,7 @@ from pathlib import Path
 from bertcourse.course.errors import CourseError
 from bertcourse.course.paths import REPO_DIR, course_home, shipped_data_dir
 from bertcourse.course.profiles import active_profile, model_overrides
-from bertcourse.course.registry import DATASETS, MINILM, MODELS, local_dataset_folder
+from bertcourse.course.registry import DATASETS, MINILM, MODELS, local_dataset_folder, missing_copy_instructions
 
 LOCK_FILE = REPO_DIR / "requirements" / "lock.txt"
 CHECKED_PACKAGES = ("torch", "transformers", "datasets", "tokenizers", "accelerate", "evaluate", "seqeval",
@@ -123,8 +123,10 @@ def _resource_checks() -> list[Check]:
             folder = local_dataset_folder(entry.key)
             local = folder is not None and folder.is_dir()
             remote = "will download from the hub" if entry.hub_id else "missing: it has no hub copy"
+            fix = ("run `bertcourse prefetch` before class and set the BERTCOURSE_DATA_DIR line it prints"
+                   if entry.hub_id else missing_copy_instructions(entry.key))
             checks.append(Check(f"gpu data {entry.key}", "PASS" if local else "WARN", "local copy" if local else remote,
-                                "" if local else "run `bertcourse prefetch` before class and set the BERTCOURSE_DATA_DIR line it prints"))
+                                "" if local else fix))
     return checks
 
 

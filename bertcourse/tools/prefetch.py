@@ -53,7 +53,8 @@ from tqdm.auto import tqdm
 from bertcourse.course import formats
 from bertcourse.course.errors import CourseError, IntegrityError
 from bertcourse.course.profiles import PROFILES
-from bertcourse.course.registry import DATASETS, MINILM, MODELS, DatasetEntry, ModelEntry, local_dataset_folder
+from bertcourse.course.registry import (DATASETS, MINILM, MODELS, DatasetEntry, ModelEntry, local_dataset_folder,
+                                       missing_copy_instructions)
 
 MANIFEST = "prefetch-manifest.json"
 PARTIAL = ".partial-"
@@ -144,8 +145,7 @@ class HubSource:
 
     def fetch_dataset(self, entry: DatasetEntry, dest: Path) -> None:
         if entry.hub_id is None:
-            raise NotInSource(f"no hub copy; put {', '.join(names[0] for names in entry.local_files.values())} "
-                              f"under data/{entry.local_folder}/ yourself, or use --from DIR")
+            raise NotInSource(f"{missing_copy_instructions(entry.key)} (or use --from DIR)")
         import datasets
 
         write_dataset(entry, entry.from_hub(datasets.load_dataset(entry.hub_id, entry.hub_config)), dest)

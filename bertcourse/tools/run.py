@@ -7,6 +7,7 @@ Room: tools. The execution itself lives in `notebook_runner`.
     bertcourse run --profile gpu                     # every course notebook, in order
     bertcourse run 03 04 --profile gpu --out /tmp/r  # notebooks whose names start with 03 and 04
     bertcourse run path/to/other.ipynb
+    bertcourse run --profile gpu --smoke             # every notebook, every budget cut: minutes on a CPU
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def _run(args: argparse.Namespace) -> int:
     paths = select_notebooks(args.notebooks)
     out = Path(args.out).expanduser().resolve() if args.out else default_run_dir(profile)
     home = Path(args.home).expanduser().resolve() if args.home else None
-    results = run_notebooks(paths, out, profile, home=home, timeout=args.timeout, html=not args.no_html)
+    results = run_notebooks(paths, out, profile, home=home, timeout=args.timeout, html=not args.no_html,
+                            smoke=args.smoke)
     if any(result.status == "interrupted" for result in results):
         return 130
     return 0 if results and all(result.ok for result in results) else 1
@@ -55,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "home to run notebook 04 alone on notebook 03's checkpoint")
     run.add_argument("--timeout", type=int, default=3600, help="seconds one cell may run (default: 3600)")
     run.add_argument("--no-html", action="store_true", help="skip the HTML exports")
+    run.add_argument("--smoke", action="store_true",
+                     help="cut every budget (few steps, few rows, pretraining seconds): checks in minutes that every "
+                          "cell runs and every headline metric is reported; the numbers mean nothing")
     run.set_defaults(func=_run)
     notebooks = subparsers.add_parser("notebooks", help="(author) re-execute the course notebooks in place, "
                                                           "rewriting their committed outputs (laptop profile)",
