@@ -35,8 +35,18 @@ def test_smoke_caps_cut_data_recipes_and_pretraining(monkeypatch: pytest.MonkeyP
     cut = smoke.cap_dataset(rows, corpus=False)
     assert cut["train"]["x"] == list(range(smoke.CAPS.train_rows))  # the first rows, not a sample
     assert len(cut["test"]) == smoke.CAPS.eval_rows
-    cut_corpus = smoke.cap_dataset(corpus, corpus=True)["train"]
-    assert len(cut_corpus) == smoke.CAPS.train_rows and len(cut_corpus[0]["sentences"]) == smoke.CAPS.corpus_sentences
+    kept = [len(document) for document in smoke.cap_dataset(corpus, corpus=True)["train"]["sentences"]]
+    assert set(kept) == {smoke.CAPS.document_sentences}  # long documents cut...
+    assert smoke.CAPS.corpus_sentences <= sum(kept) < smoke.CAPS.corpus_sentences + smoke.CAPS.document_sentences
+    labels = datasets.ClassLabel(names=["a", "b", "c"])  # "c" only in row 400: kept, so the label set is whole
+    tagged = datasets.DatasetDict({"train": datasets.Dataset.from_dict(
+        {"label": [0, 1] * 200 + [2] + [0] * 99, "tags": [[0, 1]] * 450 + [[2]] * 50},
+        features=datasets.Features({"label": labels, "tags": datasets.Sequence(labels)}))})
+    cut_tagged = smoke.cap_dataset(tagged, corpus=False)["train"]
+    assert len(cut_tagged) == smoke.CAPS.train_rows + 2 and set(cut_tagged["label"]) == {0, 1, 2}
+    assert {tag for row in cut_tagged["tags"] for tag in row} == {0, 1, 2}
+    articles = datasets.DatasetDict({"test": datasets.Dataset.from_dict({"title": ["a"] * 100 + ["b"] * 100})})
+    assert set(smoke.cap_dataset(articles, corpus=False, group_by="title")["test"]["title"]) == {"a", "b"}
     assert smoke.cap_steps(120) == smoke.CAPS.max_steps and smoke.cap_recipe(recipe) is recipe
     gpu = settings_for("gpu")
     assert gpu.minutes == pytest.approx(20 / 60) and gpu.checkpoint_minutes == pytest.approx(5 / 60)  # minutes -> seconds
@@ -74,5 +84,56 @@ def test_every_lesson_runs_in_the_gpu_profile_with_smoke_budgets(tmp_path: Path,
     results = run_notebooks(paths, tmp_path, "gpu", timeout=600, html=False, smoke=True)
     failures = [f"{result.where}: {result.error}" for result in results if not result.ok]
     assert not failures, failures
-    unreported = [result.notebook for result in results if not result.headline]
+    # lessons 00-02 train nothing and report no metric; every notebook that calls report_metric must report
+    expected = [path.name for path in paths if "report_metric(" in path.read_text(encoding="utf-8")]
+    assert len(expected) >= 7
+    unreported = [result.notebook for result in results if result.notebook in expected and not result.headline]
     assert not unreported, f"no headline metric reported by {unreported}"
+
+
+def test_a_smoke_run_goes_past_failed_result_checks_but_not_past_errors(tmp_path: Path) -> None:
+    import nbformat
+
+    from bertcourse.tools.notebook_runner import run_notebooks
+
+    cells = {"01_checks.ipynb": ["assert 0.2 > 0.5, 'accuracy too low'",
+                                 "from bertcourse.course.metrics_report import report_metric\n"
+                                 "import os\nreport_metric('accuracy', 0.2 if os.environ['BERTCOURSE_SMOKE'] == '1' else 0.9)"],
+             "02_broken.ipynb": ["1 / 0", "print('never reached')"]}
+    paths = []
+    for name, sources in cells.items():
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+        nbformat.write(notebook, tmp_path / name)
+        paths.append(tmp_path / name)
+    checks, broken = run_notebooks(paths, tmp_path / "out", "laptop", html=False, smoke=True)
+    assert checks.ok and checks.headline == "accuracy 0.2"
+    assert checks.unmet_checks == ["cell 1: assert 0.2 > 0.5, 'accuracy too low': accuracy too low"]
+    assert not broken.ok and broken.error.startswith("ZeroDivisionError") and broken.cell == 1
+    assert "1 result check(s) failed under the smoke budgets" in (tmp_path / "out" / "summary.md").read_text()
+    strict, = run_notebooks(paths[:1], tmp_path / "strict", "laptop", html=False)  # without --smoke: a failure
+    assert not strict.ok and strict.error.startswith("AssertionError")
+
+
+def test_a_qa_source_without_a_test_split_gets_one_by_document(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQuAD has train and validation only (hub and shared copy); lesson 08 needs three splits
+    that share no article. Found by the smoke run (KeyError: 'test')."""
+    import json
+
+    from bertcourse.course.resources import load_dataset
+
+    folder = tmp_path / "squad_v1.1_dev"
+    folder.mkdir()
+
+    def rows(titles: list[str]) -> str:
+        return "".join(json.dumps({"id": f"{title}-{i}", "title": title, "context": "Ada wrote it in 1843.",
+                                   "question": "When?", "answers": {"text": ["1843"], "answer_start": [16]}}) + "\n"
+                       for i, title in enumerate(titles))
+
+    (folder / "train.jsonl").write_text(rows(["A"] * 6 + ["B"] * 3 + ["C"] * 1))
+    (folder / "validation.jsonl").write_text(rows(["D"] * 2))
+    monkeypatch.delenv(smoke.ENV, raising=False)
+    squad = load_dataset("squad", data_dir=tmp_path)
+    titles = {split: set(squad[split]["title"]) for split in squad}
+    assert titles == {"train": {"A", "B"}, "validation": {"C"}, "test": {"D"}}  # the last tenth of train, by article

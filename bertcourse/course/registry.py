@@ -53,10 +53,10 @@ class DatasetEntry:
     laptop_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     hub_score_scale: float = 1.0  # sentence pairs: the hub copy's score times this is on the course's 0-5 scale
     provide: str = ""  # a set without a hub copy: what its local file holds, for the instructor who supplies it
-    # a source with train and validation only (SQuAD, on the hub and in the shared copy): its validation split
-    # becomes the test split, and whole groups (rows sharing this column, e.g. an article's title) from the end
-    # of train become validation, so the three splits share no document, as in the laptop data
-    test_from_validation_by: str | None = None
+    # rows with the same value here come from one document (SQuAD: the article's title). A source with train
+    # and validation only (SQuAD on the hub and in the shared copy) gets a test split by document (see
+    # resources.load_dataset), and a smoke cut takes rows from the documents in turn
+    document_column: str | None = None
 
     def from_hub(self, loaded: Any) -> Any:
         """A hub `DatasetDict` (or split) with its scores on the course's scale."""
@@ -133,7 +133,7 @@ DATASETS: dict[str, DatasetEntry] = {
                      # the folder name of the copy beside the repository (../shared/data): the official
                      # v1.1 dev set split by article; a full SQuAD copy in this layout works the same
                      local_folder="squad_v1.1_dev", local_files=_SPLITS_JSONL, laptop_folder="qa",
-                     test_from_validation_by="title"),
+                     document_column="title"),
     ]
 }
 

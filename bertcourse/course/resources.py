@@ -135,9 +135,9 @@ def _dataset_from_hub(entry: DatasetEntry) -> datasets.DatasetDict:
 
 def _with_test_split(entry: DatasetEntry, loaded: datasets.DatasetDict) -> tuple[datasets.DatasetDict, str]:
     """Three splits from a source that has only train and validation (see
-    `DatasetEntry.test_from_validation_by`): validation becomes test, and the last whole groups of
+    `DatasetEntry.document_column`): validation becomes test, and the last whole documents of
     train (at least a tenth of its rows) become validation. Returns the splits and a note saying so."""
-    column = entry.test_from_validation_by
+    column = entry.document_column
     if column is None or "test" in loaded or set(loaded) != {"train", "validation"}:
         return loaded, ""
     train = loaded["train"]
@@ -180,7 +180,7 @@ def load_dataset(key: str, data_dir: str | Path | None = None) -> datasets.Datas
         loaded = _dataset_from_hub(entry)
         where = f"the Hugging Face hub ({entry.hub_id})"
     loaded, note = _with_test_split(entry, loaded)
-    loaded = smoke.cap_dataset(loaded, corpus=entry.kind == "corpus")
+    loaded = smoke.cap_dataset(loaded, corpus=entry.kind == "corpus", group_by=entry.document_column)
     sizes = ", ".join(f"{name} {len(split):,}" for name, split in loaded.items())
     print(f"Dataset: {key} from {where}: {sizes}{note}" + (" [smoke: cut to the caps above]" if smoke.active() else ""))
     return loaded

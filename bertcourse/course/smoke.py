@@ -79,13 +79,26 @@ def cap_recipe(recipe: Any) -> Any:
     return replace(recipe, epochs=cap_epochs(recipe.epochs))
 
 
-def _with_every_label(split: Any, rows: int) -> list[int]:
-    """The first `rows` row indices, plus the first row of each label (class or tag) they lack:
+def _first_rows(split: Any, rows: int, group_by: str | None) -> list[int]:
+    """The first `rows` row indices; with `group_by`, taken from the groups in turn (SQuAD lists an
+    article's questions together, and a lesson that compares documents needs more than one)."""
+    if group_by is None:
+        return list(range(min(rows, len(split))))
+    groups: dict[Any, list[int]] = {}
+    for index, value in enumerate(split[group_by]):
+        groups.setdefault(value, []).append(index)
+    interleaved = [group[turn] for turn in range(max(map(len, groups.values()), default=0))
+                   for group in groups.values() if turn < len(group)]
+    return sorted(interleaved[:rows])
+
+
+def _with_every_label(split: Any, rows: int, group_by: str | None) -> list[int]:
+    """The first rows (`_first_rows`), plus the first row of each label (class or tag) they lack:
     a cut that drops a class would break label-set code (reports, confusion tables) that the full
     set never breaks, and a smoke run must fail only where the real run would."""
     import datasets
 
-    chosen = list(range(min(rows, len(split))))
+    chosen = _first_rows(split, rows, group_by)
     for column, feature in split.features.items():
         inner = getattr(feature, "feature", feature)  # a tag sequence's ClassLabel, or the column's own
         if not isinstance(inner, datasets.ClassLabel):
@@ -93,7 +106,7 @@ def _with_every_label(split: Any, rows: int) -> list[int]:
         values = split[column]
         labels = [set(value) if inner is not feature else {value} for value in values]
         missing = set(range(inner.num_classes)).difference(*(labels[i] for i in chosen))
-        for index in range(len(chosen), len(split)):
+        for index in range(len(split)):
             if not missing:
                 break
             if labels[index] & missing:
@@ -114,10 +127,11 @@ def _first_sentences(split: Any, sentences: int) -> Any:
     return split.select(range(len(kept))).map(lambda _, index: {"sentences": kept[index]}, with_indices=True)
 
 
-def cap_dataset(loaded: Any, corpus: bool) -> Any:
-    """A `datasets.DatasetDict` cut to smoke size (unchanged outside smoke mode): the first rows,
-    not a sample (the same rows on every run and machine), plus one row of each label they lack;
-    for a corpus, the first documents up to a number of sentences."""
+def cap_dataset(loaded: Any, corpus: bool, group_by: str | None = None) -> Any:
+    """A `datasets.DatasetDict` cut to smoke size (unchanged outside smoke mode): the first rows
+    (of each `group_by` group in turn), not a sample, so the same rows on every run and machine,
+    plus one row of each label they lack; for a corpus, the first documents up to a number of
+    sentences."""
     if not active():
         return loaded
     cut = {}
@@ -125,5 +139,6 @@ def cap_dataset(loaded: Any, corpus: bool) -> Any:
         if corpus:
             cut[name] = _first_sentences(split, CAPS.corpus_sentences if name == "train" else CAPS.eval_corpus_sentences)
         else:
-            cut[name] = split.select(_with_every_label(split, CAPS.train_rows if name == "train" else CAPS.eval_rows))
+            rows = CAPS.train_rows if name == "train" else CAPS.eval_rows
+            cut[name] = split.select(_with_every_label(split, rows, group_by))
     return type(loaded)(cut)

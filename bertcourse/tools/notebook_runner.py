@@ -156,6 +156,7 @@ def _slowest_cells(notebook: nbformat.NotebookNode, count: int = 3) -> list[tupl
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ARROW = re.compile(r"^-+>\s*\d+\s(.*)$")
 
 
 def _unmet_checks(notebook: nbformat.NotebookNode, names: Sequence[str]) -> list[str]:
@@ -165,8 +166,8 @@ def _unmet_checks(notebook: nbformat.NotebookNode, names: Sequence[str]) -> list
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if output.output_type == "error" and output.ename in names:
                 lines = [_ANSI.sub("", line) for entry in output.traceback for line in entry.splitlines()]
-                failing = next((line.split("---->", 1)[1].strip() for line in lines if "---->" in line), "")
-                failing = " ".join(failing.split()[1:]) if failing[:1].isdigit() else failing  # drop the line number
+                # IPython marks the failing line `---> 10 assert ...` (the arrow's length varies by version)
+                failing = next((" ".join(match[1].split()) for line in lines if (match := _ARROW.match(line))), "")
                 message = f": {output.evalue}" if output.evalue else ""
                 found.append(f"cell {index + 1}: {failing[:120]}{message[:120]}")
     return found
