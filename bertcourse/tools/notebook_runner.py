@@ -7,7 +7,8 @@
   output folder: an executed copy and an HTML export of each, the metrics each notebook published
   with `bertcourse.course.metrics_report.report_metric`, and a summary table (`summary.md`,
   `summary.json`). A failing cell is reported by notebook and cell, and the run goes on with the
-  next notebook.
+  next notebook. With `smoke` (`bertcourse run --smoke`) every budget is cut
+  (`bertcourse.course.smoke`) and failed result checks are listed instead of stopping a notebook.
 
 All notebooks of one run share one course home, as a learner's would: notebook 04 finds the
 checkpoint notebook 03 saved.
@@ -226,7 +227,7 @@ def regenerate_in_place(names: list[str] | None = None, profile: str = "laptop")
     """Re-execute course notebooks in place in `profile`, sharing one fresh temporary course home."""
     results = []
     with tempfile.TemporaryDirectory(prefix="bertcourse-home-") as home:
-        os.environ.update(BERTCOURSE_PROFILE=profile, BERTCOURSE_HOME=home)
+        os.environ.update(BERTCOURSE_PROFILE=profile, BERTCOURSE_HOME=home, **{SMOKE_ENV: "0"})  # full budgets only
         for path in course_notebooks(names):
             result = execute(path, path)
             where = f"  at {result.where}" if not result.ok else ""
