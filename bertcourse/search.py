@@ -17,6 +17,7 @@ Room: a lesson module. It imports `bertcourse.embeddings`.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -148,9 +149,9 @@ def train_cross_encoder(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, s
                         max_length: int = 128, seed: int = 0) -> list[float]:
     """Fine-tune a one-output sequence classifier on (query, document) pairs with binary
     cross-entropy on its logit; returns the losses. The tokenizer builds `[CLS] A [SEP] B [SEP]`
-    with segment ids 0 then 1, the input format of next-sentence prediction. Smoke mode runs fewer
-    epochs (at least one step)."""
-    epochs = max(1, round(smoke.cap_epochs(epochs)))
+    with segment ids 0 then 1, the input format of next-sentence prediction. Smoke mode runs at
+    most `bertcourse.course.smoke` steps."""
+    steps = smoke.cap_steps(epochs * math.ceil(len(pairs) / batch_size))
     rng = random.Random(seed)
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
@@ -160,6 +161,8 @@ def train_cross_encoder(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, s
     for _ in range(epochs):
         rng.shuffle(order)
         for start in progress_bar(range(0, len(order), batch_size), desc="cross-encoder", leave=False):
+            if len(losses) == steps:
+                break
             chosen = order[start:start + batch_size]
             batch = tokenizer([pairs[i][0] for i in chosen], [pairs[i][1] for i in chosen], padding=True,
                               truncation=True, max_length=max_length, return_tensors="pt")

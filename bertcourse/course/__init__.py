@@ -3,7 +3,8 @@
 `paths` (the learner's course home and the shipped data), `registry` (every model and dataset,
 named once), `profiles` (laptop or gpu, and what stands in for what), `resources` (loading by
 registry key), `formats` (reading and writing the local dataset layouts), `minilm` (the offline
-encoder package, hash-checked), `startup` (the first cell of every lesson), `metrics_report`
+encoder package, hash-checked), `startup` (the first cell of every lesson), `smoke` (the
+budget caps of a smoke run), `metrics_report`
 (headline numbers for `bertcourse run`) and `errors` (the short errors a learner sees).
 
 Room rule: these modules import only each other and third-party libraries, never a lesson
