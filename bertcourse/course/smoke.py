@@ -9,10 +9,13 @@ how long things run, never which code runs:
   examples; corpora keep a few documents of a few sentences each;
 - every training recipe (`profiles.recipe_for`) runs at most `max_epochs` passes;
 - loops a lesson counts in steps (`cap_steps`) run at most `max_steps`;
-- pretraining budgets (`bertcourse.pretrain_settings`) turn minutes into seconds.
+- pretraining budgets (`bertcourse.pretrain_settings`) turn minutes into seconds, on the smallest
+  model size with a small batch (a GPU-sized model spends minutes on one CPU evaluation).
 
 The numbers a smoke run prints say nothing about the lesson's results (a few steps on a few rows
 learn little): a smoke run only proves that every cell runs and every headline metric is reported.
+So `bertcourse run --smoke` lists a notebook's failed result checks (its `assert`s) and goes on,
+while any other error fails the notebook (`bertcourse.tools.notebook_runner`).
 `start_lesson` prints the active caps, as it prints the profile's substitutions.
 
 Room: runtime (`bertcourse.course`); imports only other runtime modules (none: plain data, no torch).
@@ -21,7 +24,7 @@ Room: runtime (`bertcourse.course`); imports only other runtime modules (none: p
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 ENV = "BERTCOURSE_SMOKE"
@@ -74,8 +77,6 @@ def cap_recipe(recipe: Any) -> Any:
     """A lesson recipe (a dataclass with `epochs`) with its epochs capped in smoke mode."""
     if not active() or not hasattr(recipe, "epochs"):
         return recipe
-    from dataclasses import replace
-
     return replace(recipe, epochs=cap_epochs(recipe.epochs))
 
 
