@@ -5,9 +5,9 @@
 #   benchmarks/gpu_session.sh [--smoke] notebooks [PREFIX..]  # gpu profile notebooks (default: 00-09)
 #   benchmarks/gpu_session.sh [--smoke] all                   # machine info, bench, then every notebook
 #
-# Each part fits one command of at most 10 minutes: `bench` takes 3-4 minutes on an H100, and the
-# notebooks can be split (`notebooks 00 01 02 03 04`, then `notebooks 05 06 07 08 09`): every call
-# shares one course home under OUT, so notebook 04 finds the checkpoint 03 saved.
+# Each part should fit one command of at most 10 minutes (`bench`: 3-4 minutes on an H100, a guess),
+# so the notebooks go in parts (`notebooks 00 01 02 03`, `04 05`, `06 07`, `08 09`; docs/gpu-results.md):
+# every call shares one course home under OUT, so notebook 04 finds the checkpoint 03 saved.
 #
 # Conditions (docs/gpu-results.md): no hub, so every hub checkpoint is served by all-MiniLM-L6-v2
 # (BERTCOURSE_MODEL_OVERRIDES) and the datasets come from the real copies in DATA (default: the
