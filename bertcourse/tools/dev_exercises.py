@@ -215,9 +215,9 @@ def register_exercise_commands(commands: argparse._SubParsersAction) -> None:
                                description="Read an author's plain file (see bertcourse/quiz/exercises/catalog.py, "
                                            "parse_plain) and write its sealed form. Keep the plain file out of the "
                                            "repository; sealing is obfuscation, not security.")
-    seal.add_argument("files", nargs="+", type=Path)
+    seal.add_argument("files", nargs="+", type=Path, help="plain files (reference, then `# wrong:` variants)")
     seal.set_defaults(func=_seal_command)
     unseal = commands.add_parser("unseal-exercise", help="print an exercise's plain file (to edit and re-seal)")
-    unseal.add_argument("id")
+    unseal.add_argument("id", help="the exercise id, e.g. 03_whole_word_masking")
     unseal.set_defaults(func=_unseal_command)
 
