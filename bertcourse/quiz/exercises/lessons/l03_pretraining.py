@@ -188,12 +188,13 @@ def mask_whole_words(input_ids: Tensor, word_ids: Tensor, mask_token_id: int, vo
     """
     raise NotImplementedError("write the body of mask_whole_words")
 ''',
-    after='''example_ids = torch.tensor([[2, 71, 72, 73, 81, 91, 92, 3]])      # [CLS] un ##believ ##able story tel ##ling [SEP]
-example_words = torch.tensor([[-1, 0, 0, 0, 1, 2, 2, -1]])
+    after='''pieces = ["[CLS]", "un", "##believ", "##able", "story", "tel", "##ling", "[SEP]"]
+example_ids = torch.tensor([[2, 71, 72, 73, 81, 91, 92, 3]])   # toy ids: [MASK] is 4
+example_words = torch.tensor([[-1, 0, 0, 0, 1, 2, 2, -1]])     # un ##believ ##able = word 0, tel ##ling = word 2
 masked, labels = mask_whole_words(example_ids, example_words, mask_token_id=4, vocab_size=100,
-                                  generator=torch.Generator().manual_seed(3), mlm_probability=0.5)
-print("labels:", labels.tolist())
-print("chosen pieces come in whole words:", (labels != -100).int().tolist())''',
+                                  generator=torch.Generator().manual_seed(4), mlm_probability=0.5)
+for piece, new_id, label in zip(pieces, masked[0].tolist(), labels[0].tolist()):
+    print(f"{piece:9} -> {'[MASK]' if new_id == 4 else new_id:>6}   label {label}")''',
     hints=("Draw one random number per word, not per piece: for a (batch, n) input, draw (batch, number of "
            "words) numbers and look each piece's word up with torch.gather (clamp the -1s to 0 first, and "
            "exclude them afterwards).",
