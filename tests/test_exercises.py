@@ -164,7 +164,7 @@ def test_a_broken_test_is_not_blamed_on_the_learner():
 
 # -- recording, the widget, export and report ---------------------------------------------------------
 
-def test_check_records_returns_the_right_function_and_shows_a_result(tmp_path):
+def test_check_records_returns_the_right_function_and_shows_a_result(monkeypatch):
     item = catalog.entry("01_wordpiece_offsets")
     assert check(item.id, _stub(item.id)) is not None  # stub: the reference comes back ...
     assert ProgressStore().attempts() == []             # ... and nothing is recorded
@@ -173,6 +173,11 @@ def test_check_records_returns_the_right_function_and_shows_a_result(tmp_path):
     (attempt,) = ProgressStore().attempts()
     assert (attempt.notebook, attempt.question, attempt.response, attempt.correct) == (
         "01_tokenization", "exercise:01_wordpiece_offsets", {"failed": []}, True)
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    check(item.id, _stub(item.id))  # after a restart the saved stub is back: the result says what counted
+    assert "Your latest recorded check passed." in shown[0].results.value
+    assert "recorded" not in shown[0]._repr_mimebundle_()["text/plain"]  # what nbval compares stays the same
 
 
 def test_show_a_solution_needs_confirmation_and_is_recorded():

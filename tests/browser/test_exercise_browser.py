@@ -61,6 +61,8 @@ def test_wrong_then_right_then_reload(lab, browser):
         run_all(page, restart=True)
         expect(page.locator(".widget-label", has_text="Tokenization check:")).to_contain_text(
             "exercises: 1 of 1 passed", timeout=STEP_MS)
+        # the saved stub came back (the edits were not saved): the check cell still says how it went
+        expect(result).to_contain_text("Your latest recorded check passed.")
     finally:
         page.screenshot(path=str(SCREENSHOT), full_page=True)
     with sqlite3.connect(lab.progress) as con:

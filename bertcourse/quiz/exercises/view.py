@@ -41,13 +41,15 @@ class ExerciseView(widgets.VBox):
     """One check's outcome, a Hint button and the two-step "Show a solution"."""
 
     def __init__(self, outcome: Outcome, item: Entry, hints: tuple[str, ...], store: ProgressStore | None,
-                 save_note: str = "") -> None:
+                 note: str = "") -> None:
+        """`note`: a line under the result (the attempt could not be saved, or, for an unstarted
+        stub after a restart, what the learner's latest recorded check was)."""
         self.outcome = outcome
         self.item = item
         self.hints = hints
         self.store = store
         self.shown_hints = 0
-        self.results = widgets.HTML(_results_html(outcome) + (status_html(save_note, "#b26b00") if save_note else ""))
+        self.results = widgets.HTML(_results_html(outcome) + (status_html(note, "#555") if note else ""))
         self.hint_button = widgets.Button(description="Hint", tooltip=f"Show a hint for {item.title}",
                                           disabled=not hints)
         self.solution_button = widgets.Button(description="Show a solution",
