@@ -106,7 +106,8 @@ def problems(path: Path) -> list[str]:
                 found.append(f"{path.name}: exercise {item.id}'s {part} cell is missing after its anchor")
                 break
             if cell.cell_type != kind or cell.source != source:
-                found.append(f"{path.name} cell {position}: exercise {item.id}'s {part} cell differs from its declaration")
+                found.append(f"{path.name} cell {position}: exercise {item.id}'s {part} cell differs from "
+                             "its declaration")
             elif kind == "code" and part != "stub" and not cell.get("outputs"):
                 found.append(f"{path.name} cell {position}: exercise {item.id}'s {part} cell has no output")
     return found
@@ -208,7 +209,8 @@ def register_exercise_commands(commands: argparse._SubParsersAction) -> None:
     """Add `exercises`, `seal-exercise` and `unseal-exercise` under `bertcourse dev`."""
     exercises = commands.add_parser("exercises", help="insert or refresh the coding exercises' notebook cells",
                                     description=__doc__.split("\n\n")[1])
-    exercises.add_argument("notebooks", nargs="*", help="notebooks (e.g. 03 or notebooks/03_pretraining.ipynb); default: all")
+    exercises.add_argument("notebooks", nargs="*",
+                           help="notebooks (e.g. 03 or notebooks/03_pretraining.ipynb); default: all")
     exercises.add_argument("--check", action="store_true", help="only report missing or stale cells; exit 1 if any")
     exercises.set_defaults(func=_exercises_command)
     seal = commands.add_parser("seal-exercise", help="seal a plain reference solution file into sealed/<id>.json",

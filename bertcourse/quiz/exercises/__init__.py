@@ -39,7 +39,8 @@ def check(exercise_id: str, function: Any) -> Callable[..., Any]:
         store = ProgressStore()
         if not outcome.not_started:
             record(outcome, store)
-        elif earlier := [a for a in store.attempts(item.notebook) if a.question == item.question and "failed" in a.response]:
+        elif earlier := [a for a in store.attempts(item.notebook)
+                         if a.question == item.question and "failed" in a.response]:
             note = ("Your latest recorded check passed." if earlier[-1].correct else
                     f"Your latest recorded check passed {earlier[-1].credit:.0%} of the tests.")
     except ProgressError as error:

@@ -118,7 +118,8 @@ def run(exercise_id: str, function: Any, reference: Callable[..., Any] | None = 
 
 def _setup_problem(function: Any, name: str, exercise: Exercise) -> str:
     if not callable(function):
-        return f"check() needs your function itself, e.g. check(\"{exercise.id}\", {name}); it got {describe(function)}."
+        return (f"check() needs your function itself, e.g. check(\"{exercise.id}\", {name}); it got "
+                f"{describe(function)}.")
     try:
         wanted = list(inspect.signature(_stub_function(exercise, name)).parameters)
         given = inspect.signature(function).parameters

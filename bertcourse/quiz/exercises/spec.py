@@ -200,6 +200,14 @@ def differs(got: Any, expected: Any, atol: float | None = None, rtol: float = 1e
     return _compare(got, expected, "", atol, rtol)
 
 
+def all_of(*judges: Judge) -> Judge:
+    """A judge that runs `judges` in order and reports the first problem, so a check of the
+    output's form (a tuple of two tensors of the right shapes) is written once and comes first."""
+    def judge(got: Any, call: Call) -> str | None:
+        return next((problem for check in judges if (problem := check(got, call))), None)
+    return judge
+
+
 def equal() -> Judge:
     """Pass when the output equals the reference's exactly (type, shape, dtype and values)."""
     return lambda got, call: differs(got, call.expected)

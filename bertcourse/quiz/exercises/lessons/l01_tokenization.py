@@ -40,7 +40,8 @@ def _spans_tile(got: Any, call: Call) -> str | None:
             return None if (start, end) == (0, len(word)) and len(got) == 1 else (
                 f"an unknown word is one ('[UNK]', 0, {len(word)}) entry; got {describe(got)}.")
         if start != position:
-            return f"piece {index} ({piece!r}) starts at {start}, but the previous piece ended at {position}: spans must tile the word."
+            return (f"piece {index} ({piece!r}) starts at {start}, but the previous piece ended at {position}: "
+                    "spans must tile the word.")
         text = word[start:end]
         wanted = text if index == 0 else "##" + text
         if piece != wanted:

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ..spec import Call, Exercise, Test, differs
+from ..spec import Call, Exercise, Test, all_of, differs
 
 ATOL = 1e-5
 
@@ -51,14 +51,12 @@ def _pair(got: Any, call: Call) -> str | None:
     if tuple(output.shape) != (batch, heads, n, d_k):
         return f"output: expected shape {(batch, heads, n, d_k)}, got {tuple(output.shape)}."
     if tuple(weights.shape) != (batch, heads, n, n):
-        return f"weights: expected shape {(batch, heads, n, n)} (one row per query, one column per key), got {tuple(weights.shape)}."
+        return (f"weights: expected shape {(batch, heads, n, n)} (one row per query, one column per key), "
+                f"got {tuple(weights.shape)}.")
     return None
 
 
 def _matches(got: Any, call: Call) -> str | None:
-    problem = _pair(got, call)
-    if problem:
-        return problem
     for name, mine, wanted in zip(("output", "weights"), got, call.expected, strict=True):
         problem = differs(mine, wanted, ATOL)
         if problem:
@@ -67,9 +65,6 @@ def _matches(got: Any, call: Call) -> str | None:
 
 
 def _padding_gets_zero(got: Any, call: Call) -> str | None:
-    problem = _pair(got, call)
-    if problem:
-        return problem
     weights = got[1]
     padded = call.inputs["attention_mask"][:, None, None, :].expand_as(weights) == 0
     leaked = weights.masked_fill(~padded, 0).abs()
@@ -77,13 +72,10 @@ def _padding_gets_zero(got: Any, call: Call) -> str | None:
         b, h, q, k = (int(i) for i in (leaked == leaked.max()).nonzero()[0])
         return (f"padding keys must get weight 0, but weights[{b}, {h}, {q}, {k}] = {weights[b, h, q, k]:.4f} "
                 f"and key {k} of sequence {b} is padding.")
-    return _matches(got, call)
+    return None
 
 
 def _rows_sum_to_one(got: Any, call: Call) -> str | None:
-    problem = _pair(got, call)
-    if problem:
-        return problem
     sums = got[1].sum(dim=-1)
     worst = (sums - 1).abs().max().item()
     if not worst <= 1e-4:
@@ -95,9 +87,6 @@ def _rows_sum_to_one(got: Any, call: Call) -> str | None:
 def _padding_invariant(got: Any, call: Call) -> str | None:
     """The output at real positions of a padded sequence must equal the output of the same
     sequence without its padding (the padded keys hold random junk)."""
-    problem = _pair(got, call)
-    if problem:
-        return problem
     real = int(call.inputs["attention_mask"][0].sum())
     short = {name: tensor[:, :, :real] for name, tensor in call.inputs.items() if name != "attention_mask"}
     alone, _ = call.reference(**short, attention_mask=call.inputs["attention_mask"][:, :real])
@@ -107,6 +96,9 @@ def _padding_invariant(got: Any, call: Call) -> str | None:
                 f"{real} real positions changed by up to {difference:.3g}: padded keys must not contribute.")
     return None
 
+
+# A judge first checks the form (a pair of tensors of the right shapes), then the values.
+MATCHES = all_of(_pair, _matches)
 
 EXERCISES = [Exercise(
     id="02_masked_attention",
@@ -142,24 +134,24 @@ def masked_attention(query: Tensor, key: Tensor, value: Tensor, attention_mask: 
            "heads and queries, fill hidden scores with -inf before the softmax over the last dimension. "
            "For causal, AND it with torch.ones(n, n, dtype=torch.bool).tril()."),
     tests=(
-        Test("fixed: one sequence, one head, d_k = 1", "fixed", lambda: _qkv(1, 1, 3, 1, seed=0), _matches,
+        Test("fixed: one sequence, one head, d_k = 1", "fixed", lambda: _qkv(1, 1, 3, 1, seed=0), MATCHES,
              "Start from the formula: scores = Q Kᵀ / √d_k, softmax over the keys, then weights @ V.", _show),
         Test("fixed: the scores are divided by √d_k (d_k = 16)", "fixed", lambda: _qkv(1, 2, 4, 16, seed=1),
-             _matches, "Divide the scores by math.sqrt(d_k), where d_k = query.size(-1), before the softmax.",
+             MATCHES, "Divide the scores by math.sqrt(d_k), where d_k = query.size(-1), before the softmax.",
              _show),
         Test("edge: padding keys get weight 0", "edge", lambda: _qkv(2, 2, 5, 8, seed=2, lengths=[5, 2]),
-             _padding_gets_zero,
+             all_of(_pair, _padding_gets_zero, _matches),
              "The mask hides keys (columns of the scores), for every head and every query.", _show),
-        Test("edge: a batch of one sequence of one token", "edge", lambda: _qkv(1, 1, 1, 4, seed=3), _matches,
+        Test("edge: a batch of one sequence of one token", "edge", lambda: _qkv(1, 1, 1, 4, seed=3), MATCHES,
              "With a single key, its weight is 1 and the output is its value.", _show),
         Test("edge: causal=True hides later positions", "edge",
-             lambda: _qkv(2, 2, 4, 8, seed=4, lengths=[4, 3], causal=True), _matches,
+             lambda: _qkv(2, 2, 4, 8, seed=4, lengths=[4, 3], causal=True), MATCHES,
              "Combine the two masks: a key is visible if it is real AND not after the query.", _show),
         Test("property: each row of weights sums to 1 (20 random batches)", "property",
              lambda: [_qkv(2, 3, 6, 8, seed=10 + i, lengths=[6, 1 + i % 6], causal=i % 2 == 1) for i in range(20)],
-             _rows_sum_to_one, "Take the softmax over the keys: dim=-1.", _show),
+             all_of(_pair, _rows_sum_to_one), "Take the softmax over the keys: dim=-1.", _show),
         Test("property: padding does not change the output at real positions", "property",
-             lambda: [_qkv(1, 2, 7, 8, seed=30 + i, lengths=[4]) for i in range(10)], _padding_invariant,
+             lambda: [_qkv(1, 2, 7, 8, seed=30 + i, lengths=[4]) for i in range(10)], all_of(_pair, _padding_invariant),
              "Padded keys must get weight exactly 0, so their (random) values cannot leak into the output.",
              _show),
     ),

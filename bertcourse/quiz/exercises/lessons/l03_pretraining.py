@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..spec import Call, Exercise, Test, differs
+from ..spec import Call, Exercise, Test, all_of, differs
 
 MASK_ID, VOCAB_SIZE, PAD, CLS, SEP = 4, 1000, 0, 2, 3
 
@@ -71,9 +71,6 @@ def _pair(got: Any, call: Call) -> str | None:
 def _labels_and_untouched(got: Any, call: Call) -> str | None:
     """Deterministic settings: labels must equal the reference's, and positions not chosen
     keep their ids (chosen ones are random, so only the labels can be compared there)."""
-    problem = _pair(got, call)
-    if problem:
-        return problem
     masked, labels = got
     problem = differs(labels, call.expected[1])
     if problem:
@@ -92,9 +89,6 @@ def _chosen(labels: torch.Tensor) -> torch.Tensor:
 
 
 def _never_special(got: Any, call: Call) -> str | None:
-    problem = _labels_and_untouched(got, call)
-    if problem:
-        return problem
     special = call.inputs["word_ids"] < 0
     if _chosen(got[1])[special].any():
         index = tuple(int(i) for i in (_chosen(got[1]) & special).nonzero()[0])
@@ -103,9 +97,6 @@ def _never_special(got: Any, call: Call) -> str | None:
 
 
 def _whole_words(got: Any, call: Call) -> str | None:
-    problem = _pair(got, call)
-    if problem:
-        return problem
     chosen, word_ids = _chosen(got[1]), call.inputs["word_ids"]
     words = int(word_ids.max()) + 1 if word_ids.numel() else 0
     real = word_ids >= 0
@@ -124,9 +115,6 @@ def _whole_words(got: Any, call: Call) -> str | None:
 
 
 def _word_share(got: Any, call: Call) -> str | None:
-    problem = _whole_words(got, call)
-    if problem:
-        return problem
     word_ids, chosen = call.inputs["word_ids"], _chosen(got[1])
     first = (word_ids >= 0) & torch.cat([torch.ones_like(word_ids[:, :1], dtype=torch.bool),
                                          word_ids[:, 1:] != word_ids[:, :-1]], dim=1)
@@ -139,9 +127,6 @@ def _word_share(got: Any, call: Call) -> str | None:
 
 
 def _eighty_ten_ten(got: Any, call: Call) -> str | None:
-    problem = _pair(got, call)
-    if problem:
-        return problem
     masked, labels = got
     ids, chosen = call.inputs["input_ids"], _chosen(labels)
     if not chosen.any():
@@ -158,6 +143,10 @@ def _eighty_ten_ten(got: Any, call: Call) -> str | None:
         return "a random replacement lies outside 0 … vocab_size - 1."
     return None
 
+
+# A judge first checks the form (a pair of int64 tensors shaped like input_ids), then the values.
+LABELS = all_of(_pair, _labels_and_untouched)
+SHARE = all_of(_pair, _whole_words, _word_share)
 
 EXERCISES = [Exercise(
     id="03_whole_word_masking",
@@ -203,26 +192,28 @@ for piece, new_id, label in zip(pieces, masked[0].tolist(), labels[0].tolist()):
     time_limit_s=10.0,
     tests=(
         Test("fixed: with mlm_probability=1, every piece of every word is labelled", "fixed",
-             lambda: _example(1.0), _labels_and_untouched,
+             lambda: _example(1.0), LABELS,
              "Every word is chosen, so labels equal input_ids except at word id -1, where they are -100.", _show),
         Test("fixed: with mlm_probability=0, nothing changes", "fixed", lambda: _example(0.0),
-             _labels_and_untouched, "No word is chosen: masked_ids equal input_ids and every label is -100.",
+             LABELS, "No word is chosen: masked_ids equal input_ids and every label is -100.",
              _show),
         Test("edge: [CLS], [SEP] and [PAD] are never chosen", "edge", lambda: _example(1.0, seed=5),
-             _never_special, "Positions with word id -1 are not words: exclude them before choosing.", _show),
+             all_of(LABELS, _never_special),
+             "Positions with word id -1 are not words: exclude them before choosing.", _show),
         Test("edge: a batch of one row without any word", "edge",
              lambda: {**_example(1.0), "input_ids": torch.tensor([[CLS, SEP, PAD]]),
                       "word_ids": torch.tensor([[-1, -1, -1]])},
-             _labels_and_untouched, "With no word at all, labels are all -100 (and nothing may crash).", _show),
+             LABELS, "With no word at all, labels are all -100 (and nothing may crash).", _show),
         Test("property: a word is chosen whole or not at all", "property", lambda: _big_batch(0.15, seed=7),
-             _whole_words, "Decide once per word, then spread the decision to all of its pieces.", _show),
+             all_of(_pair, _whole_words),
+             "Decide once per word, then spread the decision to all of its pieces.", _show),
         Test("property: about 15% of the words are chosen", "property", lambda: _big_batch(0.15, seed=8),
-             _word_share, "Choose words (not pieces) with probability mlm_probability.", _show),
+             SHARE, "Choose words (not pieces) with probability mlm_probability.", _show),
         Test("property: mlm_probability=0.4 chooses about 40% of the words", "property",
-             lambda: _big_batch(0.4, seed=9), _word_share,
+             lambda: _big_batch(0.4, seed=9), SHARE,
              "Use the mlm_probability argument rather than a fixed 0.15.", _show),
         Test("property: chosen pieces are 80% [MASK], 10% random, 10% unchanged", "property",
-             lambda: _big_batch(0.5, seed=10), _eighty_ten_ten,
+             lambda: _big_batch(0.5, seed=10), all_of(_pair, _eighty_ten_ten),
              "One more uniform draw per piece: below 0.8 → mask_token_id, 0.8 to 0.9 → a random id, else keep.",
              _show),
     ),
