@@ -93,6 +93,11 @@ def test_a_raising_function_is_reported_with_its_own_line():
     assert "Traceback" not in outcome.summary()
 
 
+def test_exit_inside_the_function_does_not_end_the_kernel():
+    guarded = guarded_call(lambda x: sys.exit(3), {"x": 1}, 5)
+    assert guarded.error.startswith("SystemExit: 3") and guarded.error_type == "SystemExit"
+
+
 def test_an_endless_loop_is_stopped_and_the_kernel_carries_on():
     def forever(x):
         while True:

@@ -84,7 +84,7 @@ def guarded_call(function: Callable[..., Any], inputs: Mapping[str, Any], time_l
             value = function(**inputs)
     except TimeLimitExceeded:
         timed_out = True
-    except Exception as exc:  # anything the learner's code raises is reported, never re-raised
+    except (Exception, SystemExit) as exc:  # anything the learner's code raises (even exit()) is reported
         error, error_type = _summarise(exc, function), type(exc).__name__
     finally:
         if enforce:
@@ -93,7 +93,7 @@ def guarded_call(function: Callable[..., Any], inputs: Mapping[str, Any], time_l
     return Guarded(value, error, error_type, timed_out, output.count, "".join(output.kept), enforce)
 
 
-def _summarise(error: Exception, function: Callable[..., Any]) -> str:
+def _summarise(error: BaseException, function: Callable[..., Any]) -> str:
     """`Type: message`, plus the deepest line of the learner's own code where it happened."""
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     code = getattr(function, "__code__", None)
