@@ -92,10 +92,10 @@ def declaration(exercise_id: str) -> tuple[Entry, Exercise]:
     raise ExerciseError(f"{item.notebook}'s lesson file declares no exercise {exercise_id!r}.")
 
 
-def run(exercise_id: str, function: Any, reference: Callable[..., Any] | None = None) -> Outcome:
+def run(exercise_id: str, function: Any) -> Outcome:
     """Run every hidden test of `exercise_id` against `function`."""
     item, exercise = declaration(exercise_id)
-    reference = reference or item.reference()
+    reference = item.reference()
     problem = _setup_problem(function, item.function, exercise)
     if problem:
         return Outcome(exercise_id, item.title, (), setup_problem=problem)
