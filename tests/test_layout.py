@@ -55,9 +55,11 @@ def test_each_module_imports_only_what_its_room_may(path: Path) -> None:
 
 
 def test_the_command_line_and_the_facade_load_no_torch() -> None:
-    """`bertcourse progress export` and `import bertcourse` must not pay for importing torch."""
+    """`bertcourse progress export|report` and `import bertcourse` must not pay for importing torch
+    (the report lists the coding exercises from their sealed files, never from their torch tests)."""
     probe = ("import sys, bertcourse; bertcourse.paths; bertcourse.registry; bertcourse.CourseError\n"
              "from bertcourse.tools import cli; cli.build_parser()\n"
+             "from bertcourse.quiz import report; from bertcourse.quiz.exercises import catalog; catalog.entries()\n"
              "print(sorted({'torch', 'transformers'} & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout

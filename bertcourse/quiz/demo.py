@@ -5,7 +5,8 @@ Try again) and hand in with the real export code, so the demo files are exactly 
 learners produce. They guess: options at random, numbers and words from pools of values
 that come up in the course. The simulation never looks at an answer key; whether a guess
 was right is whatever the widget says, and a learner keeps trying until it is right or
-their patience (`tries`) runs out. One learner also hands in twice (the report keeps the
+their patience (`tries`) runs out. They check each exercise of those notebooks with the
+course's known-wrong variants before a right one; the impatient look at the solution first. One learner also hands in twice (the report keeps the
 newer file) and one upload is cut short (the report skips it).
 
 Regenerate with `python -m bertcourse.quiz.demo data/quiz_demo_exports`.
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bank import load_bank
+from .exercises.catalog import Entry, compile_function
+from .exercises.catalog import of_notebook as exercise_entries
+from .exercises.engine import record, record_revealed, run
 from .export import write_export
 from .store import ProgressStore
 from .widget import QuestionView, QuizView
@@ -62,6 +66,19 @@ def answer(view: QuestionView, rng: random.Random, tries: int) -> None:
             return
 
 
+def exercise(item: Entry, store: ProgressStore, rng: random.Random, tries: int) -> None:
+    """Check known-wrong versions of the exercise (the course's own wrong variants, run through
+    the real tests) with all but the last try; an impatient learner (two tries or fewer) then
+    looks at the solution; the last try is a right one."""
+    wrong = [w for w in item.wrong_variants() if "did not return" not in w.says]  # keep the demo quick
+    for _ in range(tries - 1):
+        variant = rng.choice(wrong)
+        record(run(item.id, compile_function(variant.source, item.function, variant.name)), store)
+    if tries <= 2:
+        record_revealed(item.id, store)
+    record(run(item.id, item.reference()), store)
+
+
 def simulate(learner: SimulatedLearner, store: ProgressStore, notebooks: tuple[str, ...]) -> None:
     rng = random.Random(learner.seed)
     for notebook in notebooks:
@@ -69,6 +86,8 @@ def simulate(learner: SimulatedLearner, store: ProgressStore, notebooks: tuple[s
         for question in view.questions:
             if question.question.type != "computed":  # the demo has no live tokenizer/config
                 answer(question, rng, learner.tries)
+        for item in exercise_entries(notebook):
+            exercise(item, store, rng, learner.tries)
 
 
 def make_class(out_dir: Path) -> list[Path]:

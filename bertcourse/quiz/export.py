@@ -1,4 +1,4 @@
-"""The hand-in file: one JSON document with a learner's attempts.
+"""The hand-in file: one JSON document with a learner's attempts (quiz answers and exercise checks).
 
 `bertcourse progress export` writes it; the instructor's report reads a folder of them and
 validates each against `EXPORT_SCHEMA` before using anything inside, because submissions
@@ -57,7 +57,11 @@ EXPORT_SCHEMA = SchemaCheck({
                         "maxProperties": 1,
                         "additionalProperties": False,
                         "properties": {"choice": _SHORT, "value": _SHORT,
-                                       "choices": {"type": "array", "maxItems": 50, "items": _SHORT}},
+                                       "choices": {"type": "array", "maxItems": 50, "items": _SHORT},
+                                       # exercises (exercises/engine.py): the failing tests' names, or
+                                       # a confirmed "Show a solution"
+                                       "failed": {"type": "array", "maxItems": 50, "items": _SHORT},
+                                       "revealed": {"const": "solution"}},
                     },
                     "correct": {"type": "boolean"},
                     "credit": {"type": "number", "minimum": 0, "maximum": 1},

@@ -13,7 +13,9 @@ the rest.
 
 What this cannot catch: answer keys are salted hashes next to their salt, i.e. obfuscation,
 so a learner willing to run code can recover every answer and hand in a file that is
-entirely consistent. Fine for self-study; not a basis for grades. Every string
+entirely consistent. Exercise checks cannot be re-graded at all (the learner's code is not in
+the file): their verdicts and failing tests count as submitted. Fine for self-study; not a
+basis for grades. Every string
 that came from a submission is made printable and shortened before it is shown, and
 HTML-escaped in the HTML summary.
 """
@@ -36,6 +38,8 @@ from matplotlib.ticker import MaxNLocator
 
 from .bank import BANKS_DIR, Bank, Question, QuizBankError, available_banks, load_bank
 from .computed import REGISTRY
+from .exercises.catalog import QUESTION_PREFIX
+from .exercises.catalog import entries as exercise_entries
 from .export import EXPORT_SCHEMA
 from .grading import InvalidResponse, describe, grade
 from .keys import normalise_text
@@ -63,6 +67,8 @@ class Learner:
     id: str
     name: str
     tries: dict[tuple[str, str], list[tuple[bool, tuple[str, ...]]]] = field(default_factory=dict)
+    checks: dict[str, list[tuple[bool, tuple[str, ...]]]] = field(default_factory=dict)  # exercise -> (passed, failing tests)
+    revealed: set[str] = field(default_factory=set)  # exercises whose solution was shown
 
     def correct_by_notebook(self, banks: dict[str, Bank]) -> dict[str, list[bool]]:
         """Latest-attempt verdicts of the questions answered, per notebook."""
@@ -87,6 +93,18 @@ class QuestionStats:
         return f"{self.notebook}/{self.question}"
 
 
+@dataclass(frozen=True)
+class ExerciseStats:
+    """How the class did on one coding exercise (verdicts as submitted: code is not re-run)."""
+
+    exercise: str
+    learners: int
+    first_try: float
+    latest: float
+    revealed: int
+    top_failing: tuple[str, int] | None
+
+
 @dataclass
 class Report:
     """Everything the table, the HTML summary and the plots show."""
@@ -96,6 +114,8 @@ class Report:
     questions: list[QuestionStats]
     skipped: list[Skipped]
     notes: list[str]
+    exercises: list[str] = field(default_factory=list)  # the exercise ids of the notebooks reported on
+    exercise_stats: list[ExerciseStats] = field(default_factory=list)
 
     @property
     def question_total(self) -> int:
@@ -127,13 +147,30 @@ class Report:
         return [[s.label, f"{s.first_try:.0%}",
                  f"“{s.top_wrong[0]}” ({s.top_wrong[1]}×)" if s.top_wrong else "—"] for s in missed]
 
+    def exercise_score_rows(self) -> list[list[str]]:
+        """Per learner who checked any exercise: passed/total (latest check) and solutions seen."""
+        return [[learner.name,
+                 f"{sum(learner.checks[e][-1][0] for e in self.exercises if e in learner.checks)}/{len(self.exercises)}",
+                 str(len(learner.revealed & set(self.exercises)))]
+                for learner in self.learners if learner.checks or learner.revealed]
+
+    def exercise_rows(self) -> list[list[str]]:
+        return [[s.exercise, str(s.learners), f"{s.first_try:.0%}", f"{s.latest:.0%}", str(s.revealed),
+                 f"“{s.top_failing[0]}” ({s.top_failing[1]}×)" if s.top_failing else "—"]
+                for s in self.exercise_stats]
+
     def sections(self) -> list[tuple[str, list[str], list[list[str]]]]:
         """(title, headers, rows) of every table, shared by the text and HTML output."""
         return [
             ("Scores (correct answers, latest attempt)", ["learner", *self.banks, "total"],
              self.score_rows()),
+            ("Exercise scores (passed, latest check; as submitted, code is not re-run)",
+             ["learner", "exercises passed", "solutions shown"], self.exercise_score_rows()),
             ("Per-question success (share of learners who answered)",
              ["question", "learners", "first try", "latest"], self.question_rows()),
+            ("Per-exercise results (share of learners who checked it)",
+             ["exercise", "learners", "passed first try", "passed latest", "solution shown",
+              "most common failing test"], self.exercise_rows()),
             ("Most missed questions", ["question", "first try", "most chosen wrong answer"],
              self.missed_rows()),
             ("Skipped files", ["file", "reason"], [[s.file, s.reason] for s in self.skipped]),
@@ -217,10 +254,12 @@ def build_report(folder: Path, notebooks: Sequence[str] | None = None, banks_dir
     documents, duplicates, conflicts = _drop_duplicates(documents)
     notes += [f"{' and '.join(files)} claim the same learner id but hold different answers; both "
               "are shown, marked with their file: check with the learner" for files in conflicts]
-    learners = sorted((_regrade(name, doc, banks, notes) for name, doc in documents.items()),
+    exercises = [item.id for item in exercise_entries().values() if item.notebook in banks]
+    learners = sorted((_regrade(name, doc, banks, set(exercises), notes) for name, doc in documents.items()),
                       key=lambda learner: (learner.name.casefold(), learner.id, learner.file))
     _disambiguate(learners)
-    return Report(banks, learners, _question_stats(banks, learners), skipped + duplicates, notes)
+    return Report(banks, learners, _question_stats(banks, learners), skipped + duplicates, notes,
+                  exercises, _exercise_stats(exercises, learners))
 
 
 def printable(text: str, limit: int = _SHOWN_CHARS) -> str:
@@ -278,10 +317,14 @@ def _parse(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     return document, None
 
 
-def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes: list[str]) -> Learner:
+def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], exercises: set[str],
+             notes: list[str]) -> Learner:
     learner = Learner(file, document["learner"]["id"], printable(document["learner"]["name"]))
     unknown = ungradable = disagreed = unchecked = 0
     for attempt in document["attempts"]:
+        if attempt["question"].startswith(QUESTION_PREFIX):
+            unknown += not _take_exercise(learner, attempt, exercises)
+            continue
         bank = banks.get(attempt["notebook"])
         question = bank.question(attempt["question"]) if bank else None
         if question is None:
@@ -308,6 +351,41 @@ def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], notes:
         if count:
             notes.append(f"{file}: {count} {what}")
     return learner
+
+
+def _take_exercise(learner: Learner, attempt: dict[str, Any], exercises: set[str]) -> bool:
+    """Add one exercise check (or a shown solution) to `learner`; False if it is not one of the
+    exercises reported on or does not have an exercise's response. A learner's code is never
+    in the file, so its verdict cannot be re-checked: it counts as submitted."""
+    exercise = attempt["question"].removeprefix(QUESTION_PREFIX)
+    response = attempt["response"]
+    if exercise not in exercises:
+        return False
+    if response.get("revealed") == "solution":
+        learner.revealed.add(exercise)
+    elif isinstance(response.get("failed"), list):
+        passed = attempt["correct"] and not response["failed"]
+        learner.checks.setdefault(exercise, []).append((passed, tuple(response["failed"])))
+    else:
+        return False
+    return True
+
+
+def _exercise_stats(exercises: list[str], learners: list[Learner]) -> list[ExerciseStats]:
+    stats = []
+    for exercise in exercises:
+        checks = [learner.checks[exercise] for learner in learners if exercise in learner.checks]
+        revealed = sum(exercise in learner.revealed for learner in learners)
+        if not checks and not revealed:
+            continue
+        failing = Counter(name for tries in checks for _, names in tries for name in names)
+        top = failing.most_common(1)[0] if failing else None
+        stats.append(ExerciseStats(
+            exercise, len(checks),
+            first_try=sum(t[0][0] for t in checks) / len(checks) if checks else 0.0,
+            latest=sum(t[-1][0] for t in checks) / len(checks) if checks else 0.0,
+            revealed=revealed, top_failing=(printable(top[0], 70), top[1]) if top else None))
+    return stats
 
 
 def _exported_at(document: dict[str, Any]) -> datetime:

@@ -37,6 +37,8 @@ from bertcourse.course.errors import CourseError
 
 from .bank import Bank, Choice, Question, QuizBankError, available_banks, load_bank
 from .computed import REGISTRY
+from .exercises.catalog import Entry
+from .exercises.catalog import of_notebook as exercise_entries
 from .grading import Grade, InvalidResponse, describe, grade
 from .store import Attempt, ProgressError, ProgressStore
 
@@ -59,12 +61,19 @@ def course_progress() -> None:
     display(ProgressView(ProgressStore()))
 
 
+def refresh_progress_views() -> None:
+    """Update every course-progress widget in this kernel after an answer or exercise check."""
+    for view in list(_PROGRESS_VIEWS):
+        view.refresh()
+
+
 def _rich(text: str) -> str:
     """Escape bank text for HTML; `backticks` become <code>."""
     return _CODE.sub(r"<code>\1</code>", html.escape(text))
 
 
-def _status(symbol_text: str, colour: str) -> str:
+def status_html(symbol_text: str, colour: str) -> str:
+    """A verdict line announced to screen readers (`role="status"`), colour only as a border."""
     return (f'<div role="status" aria-live="polite" style="border-left: 4px solid {colour}; '
             f'padding-left: 8px">{html.escape(symbol_text)}</div>')
 
@@ -98,6 +107,20 @@ def _tally(store: ProgressStore, bank: Bank) -> tuple[int, int]:
     latest = store.latest(bank.notebook)
     answered = [latest[q.id] for q in bank.questions if q.id in latest]
     return sum(a.correct for a in answered), len(answered)
+
+
+def _exercise_tally(store: ProgressStore, notebook: str, exercises: list[Entry]) -> str:
+    """"1 of 2 passed" from each exercise's latest check (a shown solution is not a check)."""
+    checks: dict[str, Attempt] = {}
+    revealed = set()
+    for attempt in store.attempts(notebook):
+        if "revealed" in attempt.response:
+            revealed.add(attempt.question)
+        else:
+            checks[attempt.question] = attempt
+    passed = sum(item.question in checks and checks[item.question].correct for item in exercises)
+    seen = sum(item.question in revealed for item in exercises)
+    return f"{passed} of {len(exercises)} passed" + (f" ({seen} solution(s) shown)" if seen else "")
 
 
 class QuestionView(widgets.VBox):
@@ -174,7 +197,7 @@ class QuestionView(widgets.VBox):
         return True
 
     def _unavailable(self, message: str) -> bool:
-        self.feedback.value = _status(f"⚠ {message}", "#b26b00")
+        self.feedback.value = status_html(f"⚠ {message}", "#b26b00")
         self.set_enabled(False)
         self.retry_button.disabled = True
         return False
@@ -212,7 +235,7 @@ class QuestionView(widgets.VBox):
         try:
             result = grade(self.question, response, self.expected)
         except InvalidResponse as problem:
-            self.feedback.value = _status(f"⚠ {problem}", "#b26b00")
+            self.feedback.value = status_html(f"⚠ {problem}", "#b26b00")
             return
         try:
             self.store.record(self.notebook, self.question.id, response, result.correct, result.credit)
@@ -233,7 +256,7 @@ class QuestionView(widgets.VBox):
 
     def _on_retry(self, _button: widgets.Button | None = None) -> None:
         was_right = self.grade is not None and self.grade.correct
-        self.feedback.value = _status("Your correct answer stays recorded until you check a new one: "
+        self.feedback.value = status_html("Your correct answer stays recorded until you check a new one: "
                                       "the latest answer counts.", "#555") if was_right else ""
         self.explanation.value = ""
         self.set_enabled(True)
@@ -254,7 +277,7 @@ class QuestionView(widgets.VBox):
         self.grade = result
         prefix = f"Your {'previous ' if restored else ''}answer: {answer}. "
         colour = "#1a7f37" if result.correct else "#b42318"
-        self.feedback.value = _status(prefix + result.verdict + note, colour)
+        self.feedback.value = status_html(prefix + result.verdict + note, colour)
         items = "".join(f"<li>{_rich(text)}</li>" for text in result.explanations)
         self.explanation.value = f"<div><strong>Why:</strong><ul>{items}</ul></div>" if items else ""
         self.set_enabled(False)
@@ -286,7 +309,7 @@ class QuizView(widgets.VBox):
     def update_score(self) -> None:
         correct, answered = _tally(self.store, self.bank)
         total = len(self.bank.questions)
-        self.score.value = _status(f"Score: {correct} of {total} correct · {answered} of {total} answered "
+        self.score.value = status_html(f"Score: {correct} of {total} correct · {answered} of {total} answered "
                                    f"({COUNTING_RULE})", "#555")
 
     def _on_submit(self, index: int, text: str) -> None:
@@ -295,8 +318,7 @@ class QuizView(widgets.VBox):
 
     def _on_record(self) -> None:
         self.update_score()
-        for view in list(_PROGRESS_VIEWS):
-            view.refresh()
+        refresh_progress_views()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -323,7 +345,7 @@ class ProgressView(widgets.VBox):
             try:
                 self.banks[notebook] = load_bank(notebook)
             except QuizBankError as error:
-                rows.append(widgets.HTML(_status(f"⚠ {notebook}: {error.problem}", "#b26b00")))
+                rows.append(widgets.HTML(status_html(f"⚠ {notebook}: {error.problem}", "#b26b00")))
                 continue
             self.bars[notebook] = widgets.IntProgress(max=len(self.banks[notebook].questions),
                                                       description=notebook, style=_LABEL_STYLE)
@@ -340,6 +362,8 @@ class ProgressView(widgets.VBox):
         for notebook, bank in self.banks.items():
             correct, answered = _tally(self.store, bank)
             summary = f"{bank.title}: {correct} of {len(bank.questions)} correct, {answered} answered"
+            if exercises := exercise_entries(notebook):
+                summary += f" · exercises: {_exercise_tally(self.store, notebook, exercises)}"
             self.bars[notebook].value = correct
             self.bars[notebook].tooltip = summary
             self.labels[notebook].value = summary

@@ -11,6 +11,9 @@ Definitions are matched by name, decorators included; module-level constants in 
 (`IS_NEXT, NOT_NEXT = 0, 1`) are compared by value and reported, never rewritten. Only the
 definitions' text changes, so committed outputs stay valid.
 
+The coding exercises' author commands (`dev exercises`, `dev seal-exercise`, `dev unseal-exercise`)
+live in `dev_exercises.py`.
+
 Room: tools (author command).
 """
 
@@ -28,6 +31,7 @@ from pathlib import Path
 import nbformat
 
 from bertcourse.course.paths import REPO_DIR
+from bertcourse.tools.dev_exercises import register_exercise_commands
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 SAVE_MARK = re.compile(r"^#@save (bertcourse(?:\.\w+)+)\s*$")
@@ -147,10 +151,11 @@ def _sync_command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `dev` (author commands) with `sync-saved` to `bertcourse`'s parser."""
+    """Add `dev` (author commands) with `sync-saved` and the exercise commands to `bertcourse`'s parser."""
     dev = subparsers.add_parser("dev", help="(author) commands for editing the course itself")
     commands = dev.add_subparsers(dest="dev_command", required=True, metavar="COMMAND")
     sync = commands.add_parser("sync-saved", help="rewrite the notebooks' #@save cells from the package source",
                                description=__doc__.split("\n\n")[1])
     sync.add_argument("--check", action="store_true", help="only list the drift; exit 1 if there is any")
     sync.set_defaults(func=_sync_command)
+    register_exercise_commands(commands)

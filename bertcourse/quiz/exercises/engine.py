@@ -1,0 +1,191 @@
+"""Running an exercise's hidden tests against a function, and recording the result.
+
+`run(exercise_id, function)` returns an `Outcome`: one `TestResult` per test, each with the
+input in words, what was wrong (expected against what came back) and the test's hint. Every
+way a learner's function can misbehave ends as such a message (see `sandbox.py`); a bug in a
+test itself is reported as the course's fault, never as the learner's. `record` stores the
+outcome in the quiz's progress store, so exercises sit next to quiz answers everywhere.
+
+Room: quiz.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..store import ProgressStore
+from .catalog import Entry, ExerciseError, entry
+from .sandbox import Guarded, flood_note, guarded_call, is_unchanged_stub, same
+from .spec import Call, Exercise, Test, describe
+
+LESSONS_PACKAGE = "bertcourse.quiz.exercises.lessons"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str
+    kind: str
+    passed: bool
+    inputs: str = ""
+    problem: str = ""
+    hint: str = ""
+    note: str = ""  # printed output, said even when the test passed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exercise: str
+    title: str
+    results: tuple[TestResult, ...]
+    not_started: bool = False
+    setup_problem: str = ""  # the function could not be tested at all (not callable, wrong signature)
+    time_limit_enforced: bool = True
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.passed for r in self.results) and not self.setup_problem
+
+    @property
+    def failed_names(self) -> list[str]:
+        return [r.name for r in self.results if not r.passed]
+
+    @property
+    def credit(self) -> float:
+        return sum(r.passed for r in self.results) / len(self.results) if self.results else 0.0
+
+    def summary(self) -> str:
+        """The verdict as plain text: what nbval compares and a static view shows."""
+        head = f"Exercise {self.exercise} · {self.title}: "
+        if self.not_started:
+            return (head + "not started: the function still raises NotImplementedError. Write its body "
+                    "and run this cell again. Until it passes, the lesson goes on with the course's "
+                    "reference version.")
+        if self.setup_problem:
+            return head + self.setup_problem
+        lines = [head + f"{sum(r.passed for r in self.results)} of {len(self.results)} tests pass."]
+        for result in self.results:
+            lines.append(f"{'✓' if result.passed else '✗'} {result.name}")
+            if not result.passed:
+                lines += [f"    input: {result.inputs}", f"    {result.problem}", f"    hint: {result.hint}"]
+            if result.note:
+                lines.append(f"    note: {result.note}")
+        if not self.time_limit_enforced:
+            lines.append("(No time limit here: this kernel cannot interrupt a function outside its main "
+                         "thread. A function that never returns must be stopped with Interrupt.)")
+        lines.append("Every test passes: the lesson goes on with your function." if self.passed else
+                     "Until every test passes, the lesson goes on with the course's reference version.")
+        return "\n".join(lines)
+
+
+def declaration(exercise_id: str) -> tuple[Entry, Exercise]:
+    """The catalog entry and the lesson file's declaration of one exercise."""
+    item = entry(exercise_id)
+    module = importlib.import_module(f"{LESSONS_PACKAGE}.l{item.notebook}")
+    for exercise in module.EXERCISES:
+        if exercise.id == exercise_id:
+            return item, exercise
+    raise ExerciseError(f"{item.notebook}'s lesson file declares no exercise {exercise_id!r}.")
+
+
+def run(exercise_id: str, function: Any) -> Outcome:
+    """Run every hidden test of `exercise_id` against `function`."""
+    item, exercise = declaration(exercise_id)
+    reference = item.reference()
+    problem = _setup_problem(function, item.function, exercise)
+    if problem:
+        return Outcome(exercise_id, item.title, (), setup_problem=problem)
+    results: list[TestResult] = []
+    enforced = True
+    stopped = False
+    for test in exercise.tests:
+        if stopped:  # each further test would wait out the time limit again
+            results.append(TestResult(test.name, test.kind, False, "not run", "not run: your function did not "
+                                      "return in an earlier test; fix that first.", test.hint))
+            continue
+        result, guarded = _run_test(test, function, reference, exercise.time_limit_s)
+        enforced &= guarded.time_limit_enforced
+        if not results and is_unchanged_stub(guarded):
+            return Outcome(exercise_id, item.title, (), not_started=True)
+        results.append(result)
+        stopped = guarded.timed_out
+    return Outcome(exercise_id, item.title, tuple(results), time_limit_enforced=enforced)
+
+
+def _setup_problem(function: Any, name: str, exercise: Exercise) -> str:
+    if not callable(function):
+        return (f"check() needs your function itself, e.g. check(\"{exercise.id}\", {name}); it got "
+                f"{describe(function)}.")
+    try:
+        wanted = list(inspect.signature(_stub_function(exercise, name)).parameters)
+        given = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return ""
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in given.values())
+    missing = [p for p in wanted if p not in given and not takes_any]
+    if missing:
+        return (f"your function has no parameter called {', '.join(missing)}. Keep the stub's signature "
+                f"({name}({', '.join(wanted)})): the tests pass arguments by these names.")
+    return ""
+
+
+def _stub_function(exercise: Exercise, name: str) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {}
+    exec(compile(exercise.stub, f"<stub {exercise.id}>", "exec"), namespace)  # noqa: S102 - the course's stub
+    return namespace[name]
+
+
+def _run_test(test: Test, function: Any, reference: Callable[..., Any], limit: float
+              ) -> tuple[TestResult, Guarded]:
+    """One test: every call it makes, stopping at the first that fails (its input is the one shown)."""
+    made = test.inputs()
+    guarded = Guarded()
+    notes = []
+    for inputs in made if isinstance(made, list) else [made]:
+        pristine = copy.deepcopy(inputs)
+        guarded = guarded_call(function, inputs, limit)
+        notes.append(flood_note(guarded))
+        problem = _problem(guarded, inputs, pristine, limit) or _judged(test, guarded.value, pristine, reference)
+        if problem:
+            return TestResult(test.name, test.kind, False, test.describe_inputs(pristine), problem, test.hint,
+                              notes[-1] or ""), guarded
+    return TestResult(test.name, test.kind, True, note=next((n for n in notes if n), "")), guarded
+
+
+def _problem(guarded: Guarded, inputs: dict[str, Any], pristine: dict[str, Any], limit: float) -> str | None:
+    """What went wrong in the call itself (before its output is judged), if anything."""
+    if guarded.timed_out:
+        return (f"your function did not return within {limit:g} s and was stopped (an endless loop? a "
+                "loop whose condition never changes?).")
+    if guarded.error is not None:
+        return f"your function raised {guarded.error}."
+    changed = [name for name in inputs if not same(pristine[name], inputs[name])]
+    if changed:
+        return (f"your function changed its input {', '.join(changed)} in place; work on a copy (e.g. "
+                "`.clone()`) and leave the caller's data as it was.")
+    return None
+
+
+def _judged(test: Test, value: Any, pristine: dict[str, Any], reference: Callable[..., Any]) -> str | None:
+    try:
+        return test.judge(value, Call(pristine, reference))
+    except Exception as error:  # a broken test must not be blamed on the learner
+        return (f"the course's test itself failed ({type(error).__name__}: {error}) on what your function "
+                f"returned ({describe(value)}). If your output looks right, tell the instructor.")
+
+
+def record(outcome: Outcome, store: ProgressStore) -> None:
+    """Store one checked attempt (an unstarted stub is not an attempt and is not stored)."""
+    item = entry(outcome.exercise)
+    failed = outcome.failed_names if not outcome.setup_problem else ["setup: " + outcome.setup_problem[:150]]
+    store.record(item.notebook, item.question, {"failed": failed}, outcome.passed, outcome.credit)
+
+
+def record_revealed(exercise_id: str, store: ProgressStore) -> None:
+    """The learner confirmed "Show a solution": stored as its own row, never as a pass."""
+    item = entry(exercise_id)
+    store.record(item.notebook, item.question, {"revealed": "solution"}, False, 0.0)

@@ -1,0 +1,249 @@
+"""The coding exercises' checker, checked: every exercise's reference passes, every known-wrong
+variant fails the test it is meant to fail with the message it is meant to give, and a learner
+function that misbehaves (raises, never returns, floods output, returns the wrong thing, changes
+its input) is reported in words while the kernel carries on."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from bertcourse.quiz.exercises import catalog, check, engine
+from bertcourse.quiz.exercises.sandbox import guarded_call
+from bertcourse.quiz.exercises.view import ExerciseView
+from bertcourse.quiz.export import EXPORT_SCHEMA, export_document
+from bertcourse.quiz.report import build_report
+from bertcourse.quiz.store import ProgressStore
+from bertcourse.tools import dev_exercises
+
+ENTRIES = list(catalog.entries().values())
+WRONG = [(item, wrong) for item in ENTRIES for wrong in item.wrong_variants()]
+
+
+@pytest.fixture(autouse=True)
+def _private_progress(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "progress.sqlite"))
+
+
+def _stub(exercise_id: str):
+    item, exercise = engine.declaration(exercise_id)
+    return catalog.compile_function(exercise.stub, item.function, "<stub>")
+
+
+@pytest.mark.parametrize("item", ENTRIES, ids=lambda item: item.id)
+def test_reference_passes_every_test(item):
+    outcome = engine.run(item.id, item.reference())
+    assert outcome.passed, outcome.summary()
+    assert {r.kind for r in outcome.results} == {"fixed", "edge", "property"}  # all three kinds, as the issue asks
+
+
+@pytest.mark.parametrize(("item", "wrong"), WRONG, ids=lambda value: getattr(value, "name", getattr(value, "id", "")))
+def test_known_wrong_variant_fails_with_the_intended_message(item, wrong):
+    outcome = engine.run(item.id, catalog.compile_function(wrong.source, item.function, wrong.name))
+    result = next((r for r in outcome.results if r.name == wrong.fails), None)
+    assert result is not None, f"{wrong.name}: no test called {wrong.fails!r}"
+    assert not result.passed, f"{wrong.name} passed {wrong.fails!r}"
+    assert wrong.says in result.problem, result.problem
+    assert "Traceback" not in outcome.summary()
+
+
+@pytest.mark.parametrize("item", ENTRIES, ids=lambda item: item.id)
+def test_the_unchanged_stub_is_not_started_and_not_recorded(item, tmp_path):
+    outcome = engine.run(item.id, _stub(item.id))
+    assert outcome.not_started and not outcome.passed
+    assert "not started" in outcome.summary()
+
+
+@pytest.mark.parametrize("item", ENTRIES, ids=lambda item: item.id)
+def test_declarations_agree_with_the_sealed_files(item):
+    sealed, exercise = engine.declaration(item.id)
+    assert sealed.notebook.startswith(item.id[:3]) and exercise.anchor.strip()
+    names = [test.name for test in exercise.tests]
+    assert len(names) == len(set(names)) and all(len(name) <= 120 for name in names)
+    assert any(wrong for wrong in item.wrong_variants()), "declare known-wrong variants for the checker's tests"
+    header, solution, wrong = catalog.parse_plain(catalog.plain_text(item))  # the plain file round-trips
+    assert solution == item.solution_source() and [w.source for w in wrong] == [w.source for w in item.wrong_variants()]
+    text = (catalog.SEALED_DIR / f"{item.id}.json").read_text(encoding="utf-8")
+    lines = {line.strip() for line in solution.splitlines() if len(line.strip()) > 12}
+    assert lines and not [line for line in lines if line in text]  # not in plain sight (obfuscation: catalog.py)
+
+
+def test_every_lesson_file_exercise_has_a_sealed_file():
+    lesson_files = sorted((Path(catalog.__file__).parent / "lessons").glob("l*.py"))
+    declared = {exercise.id for path in lesson_files for exercise in dev_exercises.declared(path.stem[1:])}
+    assert declared == set(catalog.entries())
+
+
+# -- misbehaving learner functions --------------------------------------------------------------------
+
+def test_a_raising_function_is_reported_with_its_own_line():
+    def wordpiece_offsets(word, vocab, unk="[UNK]", max_chars=100):
+        pieces = {}
+        return pieces[word]
+
+    outcome = engine.run("01_wordpiece_offsets", wordpiece_offsets)
+    first = outcome.results[0]
+    assert not first.passed and "KeyError: 'unaffable'" in first.problem
+    assert "(in your code: `return pieces[word]`)" in first.problem
+    assert "Traceback" not in outcome.summary()
+
+
+def test_exit_inside_the_function_does_not_end_the_kernel():
+    guarded = guarded_call(lambda x: sys.exit(3), {"x": 1}, 5)
+    assert guarded.error.startswith("SystemExit: 3") and guarded.error_type == "SystemExit"
+
+
+def test_an_endless_loop_is_stopped_and_the_kernel_carries_on():
+    def forever(x):
+        while True:
+            pass
+
+    previous = signal.getsignal(signal.SIGALRM)
+    guarded = guarded_call(forever, {"x": 1}, 0.3)
+    assert guarded.timed_out and guarded.time_limit_enforced
+    assert signal.getsignal(signal.SIGALRM) is previous and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    swallowing = guarded_call(lambda x: _swallow_and_loop(), {"x": 1}, 0.3)  # `except Exception` cannot hide it
+    assert swallowing.timed_out
+
+
+def _swallow_and_loop():
+    try:
+        while True:
+            pass
+    except Exception:
+        return "never"
+
+
+def test_a_flood_of_output_is_captured_and_summarised(capsys):
+    def loud(x):
+        for _ in range(100_000):
+            print("debug", x)
+        print("oops", file=sys.stderr)
+        return x
+
+    guarded = guarded_call(loud, {"x": 7}, 10)
+    assert guarded.value == 7 and guarded.printed_chars == 100_000 * 8 + 5
+    assert len(guarded.printed_start) == 400
+    assert capsys.readouterr().out == ""  # nothing reached the notebook
+    assert sys.stdout is sys.__stdout__ or "capture" in type(sys.stdout).__module__
+
+
+def test_wrong_type_shape_and_mutation_are_reported():
+    import torch
+
+    def returns_list(query, key, value, attention_mask, causal=False):
+        return [query, query]
+
+    def wrong_shape(query, key, value, attention_mask, causal=False):
+        return query, query
+
+    def mutates(query, key, value, attention_mask, causal=False):
+        attention_mask.zero_()
+        return query, torch.zeros(query.shape[:-1] + (query.shape[-2],))
+
+    problems = {fn.__name__: engine.run("02_masked_attention", fn).results[0].problem
+                for fn in (returns_list, wrong_shape, mutates)}
+    assert problems["returns_list"] == "expected a tuple (output, weights) of two tensors."
+    assert problems["wrong_shape"].startswith("weights: expected shape (1, 1, 3, 3)")
+    assert "changed its input attention_mask in place" in problems["mutates"]
+
+
+def test_not_a_function_or_another_signature_is_said_once():
+    assert "needs your function itself" in engine.run("01_wordpiece_offsets", "oops").setup_problem
+    renamed = engine.run("01_wordpiece_offsets", lambda text, vocabulary: [])
+    assert "no parameter called word, vocab, unk, max_chars" in renamed.setup_problem and not renamed.results
+
+
+def test_a_broken_test_is_not_blamed_on_the_learner():
+    def weird(word, vocab, unk="[UNK]", max_chars=100):
+        return [("un", 0, 2)] if word == "unaffable" else [object()]
+
+    outcome = engine.run("01_wordpiece_offsets", weird)
+    assert all("Traceback" not in r.problem for r in outcome.results)
+
+
+# -- recording, the widget, export and report ---------------------------------------------------------
+
+def test_check_records_returns_the_right_function_and_shows_a_result(monkeypatch):
+    item = catalog.entry("01_wordpiece_offsets")
+    assert check(item.id, _stub(item.id)) is not None  # stub: the reference comes back ...
+    assert ProgressStore().attempts() == []             # ... and nothing is recorded
+    learner = item.reference()
+    assert check(item.id, learner) is learner
+    (attempt,) = ProgressStore().attempts()
+    assert (attempt.notebook, attempt.question, attempt.response, attempt.correct) == (
+        "01_tokenization", "exercise:01_wordpiece_offsets", {"failed": []}, True)
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    check(item.id, _stub(item.id))  # after a restart the saved stub is back: the result says what counted
+    assert "Your latest recorded check passed." in shown[0].results.value
+    assert "recorded" not in shown[0]._repr_mimebundle_()["text/plain"]  # what nbval compares stays the same
+
+
+def test_show_a_solution_needs_confirmation_and_is_recorded():
+    item = catalog.entry("01_wordpiece_offsets")
+    store = ProgressStore()
+    view = ExerciseView(engine.run(item.id, _stub(item.id)), item, ("first", "second"), store)
+    view.solution_button.click()
+    assert view.confirm.layout.display == "flex" and store.attempts() == [] and view.solution_area.value == ""
+    view.cancel_button.click()
+    assert view.confirm.layout.display == "none"
+    view.solution_button.click()
+    view.confirm_button.click()
+    assert "def wordpiece_offsets" in view.solution_area.value
+    assert [a.response for a in store.attempts()] == [{"revealed": "solution"}]
+    view.hint_button.click()
+    view.hint_button.click()
+    assert "second" in view.hint_area.value and view.hint_button.disabled
+
+
+def test_exercise_attempts_are_exported_and_reported(tmp_path):
+    store = ProgressStore()
+    item = catalog.entry("02_masked_attention")
+    wrong = item.wrong_variants()[0]
+    engine.record(engine.run(item.id, catalog.compile_function(wrong.source, item.function, "w")), store)
+    engine.record_revealed(item.id, store)
+    engine.record(engine.run(item.id, item.reference()), store)
+    document = export_document(store, "Ada")
+    assert EXPORT_SCHEMA.problem(document) is None
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "ada.json").write_text(json.dumps(document), encoding="utf-8")
+    report = build_report(tmp_path / "class", ["02_architecture"])
+    assert report.exercise_score_rows() == [["Ada", "1/1", "1"]]
+    (row,) = report.exercise_rows()
+    assert row[:5] == ["02_masked_attention", "1", "0%", "100%", "1"]
+    assert wrong.fails in row[5]
+    assert "Per-exercise results" in report.to_text()
+
+
+# -- the author tool ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("notebook", ["01_tokenization", "02_architecture"])
+def test_committed_notebooks_hold_current_exercise_cells(notebook):
+    path = dev_exercises.NOTEBOOK_DIR / f"{notebook}.ipynb"
+    assert dev_exercises.problems(path) == []
+
+
+def test_refresh_inserts_executed_cells_and_check_sees_drift(tmp_path):
+    item, exercise = engine.declaration("01_wordpiece_offsets")
+    path = tmp_path / "01_tokenization.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Intro"),
+                                                   nbformat.v4.new_code_cell(exercise.anchor + "\n    pass")]), path)
+    assert "missing" in dev_exercises.problems(path)[0]
+    dev_exercises.refresh(path)
+    assert dev_exercises.problems(path) == []
+    cells = nbformat.read(path, as_version=4).cells
+    assert [c.metadata.get("bertcourse", {}).get("exercise", {}).get("part") for c in cells] == [
+        None, None, "intro", "stub", "check"]
+    assert "not started" in cells[4].outputs[0]["data"]["text/plain"]
+    dev_exercises.refresh(path)  # a second refresh replaces, never duplicates
+    assert len(nbformat.read(path, as_version=4).cells) == 5
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[3].source += "\n# edited"
+    nbformat.write(notebook, path)
+    assert "differs from its declaration" in dev_exercises.problems(path)[0]
