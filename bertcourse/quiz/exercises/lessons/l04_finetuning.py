@@ -129,10 +129,11 @@ MACRO_F1 = Exercise(
 
 SCHEDULE_INTRO = """### Exercise: the learning-rate schedule
 
-`training_arguments` asks the Trainer for `lr_scheduler_type="linear"` with a warm-up. Write the
-schedule itself: the learning rate of every optimizer step, rising linearly from 0 to the peak
-during the warm-up, then falling linearly towards 0. The small first steps are what keeps the
-randomly initialised head from sending large gradients into the pretrained encoder.
+The run above used the schedule `training_arguments` asked for: `lr_scheduler_type="linear"` with
+a warm-up. Write the schedule itself: the learning rate of every optimizer step, rising linearly
+from 0 to the peak during the warm-up, then falling linearly towards 0. The small first steps
+keep the randomly initialised head's large early gradients from overwriting the pretrained
+encoder.
 """
 
 SCHEDULE_STUB = '''def linear_schedule(peak_lr, warmup_steps, total_steps):
@@ -171,7 +172,7 @@ def _schedule(peak_lr: float, warmup_steps: int, total_steps: int) -> dict[str, 
 
 SCHEDULE = Exercise(
     id="04_linear_schedule",
-    anchor="#@save bertcourse.training",
+    anchor='history = pd.DataFrame([{"epoch": round(row["epoch"])',
     intro=SCHEDULE_INTRO,
     stub=SCHEDULE_STUB,
     hints=("One rate per step: loop over range(total_steps) and pick the warm-up or the decay formula.",

@@ -137,8 +137,8 @@ ALIGN = Exercise(
 
 ENTITIES_INTRO = """### Exercise: from tags back to entities
 
-Entity-level scores compare **entities**, not tags, so seqeval first reads every tag sequence
-back into (type, first word, last word) spans. Write that reading, including what to do with an
+Entity-level scores compare **entities**, not tags, so before it counts anything seqeval reads
+every tag sequence back into (type, first word, last word) spans. Write that reading, including what to do with an
 `I-X` that continues nothing (a model's predictions contain them even though the data never does).
 """
 
@@ -186,7 +186,7 @@ def _entities_test(name: str, kind: str, tags: list[str], hint: str) -> Test:
 
 ENTITIES = Exercise(
     id="05_iob2_entities",
-    anchor="def iob2_violations(tags):",
+    anchor="## 3 · Baselines: how to score NER",
     intro=ENTITIES_INTRO,
     stub=ENTITIES_STUB,
     hints=("Walk the tags once, keeping the entity being built (its type, first and last position).",

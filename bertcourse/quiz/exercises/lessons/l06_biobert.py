@@ -21,9 +21,9 @@ FERTILITY_INTRO = """### Exercise: subword fertility
 
 **Fertility** is the average number of WordPiece tokens per word: 1.0 when every word is in the
 vocabulary, higher the more words are cut into pieces. The table above asked the tokenizer one
-word at a time. Compute it instead from tokenized **texts**, as a tokenizer returns them for a
-batch: with `[CLS]`, `[SEP]` and `[PAD]`, and with `##` marking a piece that continues the word
-before it.
+word at a time (its "subwords per word" column is the fertility). Compute it instead from
+tokenized **texts**, as a tokenizer returns them for a batch: with `[CLS]`, `[SEP]` and `[PAD]`,
+and with `##` marking a piece that continues the word before it.
 """
 
 FERTILITY_STUB = '''def subword_fertility(tokenized_texts):
