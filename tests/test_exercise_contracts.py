@@ -195,11 +195,14 @@ def test_cosine_top_k_is_exact_search_on_unit_vectors() -> None:
         assert np.allclose(cosines, scores[row])
 
 
-def test_mean_reciprocal_rank_is_the_packages() -> None:
+def test_mrr_at_k_without_a_cut_off_is_the_lessons_mrr() -> None:
+    """With k = every document, MRR@k is what the lesson computes from `search.rankings`."""
     from bertcourse import search
 
-    mean_reciprocal_rank = reference("09_mean_reciprocal_rank")
+    mrr_at_k = reference("09_mrr_at_k")
     rng = np.random.default_rng(0)
-    rankings = [rng.permutation(20)[: rng.integers(1, 21)].tolist() for _ in range(30)]
-    relevant = [set(rng.choice(20, size=2, replace=False).tolist()) for _ in range(30)]
-    assert mean_reciprocal_rank(rankings, relevant) == pytest.approx(search.mean_reciprocal_rank(rankings, relevant))
+    scores = np.round(rng.normal(size=(30, 20)), 1)                 # rounded: ties happen
+    relevant = [set(rng.choice(20, size=int(rng.integers(0, 3)), replace=False).tolist()) for _ in range(30)]
+    expected = search.mean_reciprocal_rank(search.rankings(scores), relevant)
+    assert mrr_at_k(scores, relevant, 20) == pytest.approx(expected, abs=1e-12)
+    assert mrr_at_k(scores, relevant, 3) <= expected

@@ -1,9 +1,10 @@
-"""Lesson 09's exercises: cosine top-k over raw (unnormalised) vectors, and mean reciprocal rank.
+"""Lesson 09's exercises: cosine top-k over raw (unnormalised) vectors, and MRR@k from a score matrix.
 
 The notebook's search compares vectors `emb.encode` already scaled to length 1, so a dot product
 is the cosine; the exercise hands over raw vectors, where forgetting the normalisation lets long
-vectors win. MRR is computed by `search.mean_reciprocal_rank`, not in a cell. The reference
-solutions are sealed.
+vectors win. The lesson's MRR (`search.mean_reciprocal_rank`) reads ranks off sorted rankings and
+has no cut-off; the exercise starts from the scores and adds the cut-off at k, so copying the
+package's function does not solve it. The reference solutions are sealed.
 
 Room: quiz.
 """
@@ -127,24 +128,32 @@ TOP_K = Exercise(
     ),
 )
 
-# ------------------------------------------------------------------------------------- MRR
+# ------------------------------------------------------------------------------------- MRR@k
 
-MRR_INTRO = """### Exercise: mean reciprocal rank
+MRR_INTRO = """### Exercise: MRR@k straight from the scores
 
-The table above scores each search with `search.mean_reciprocal_rank`. Write it: for each query,
-1 / the rank of the first relevant document in its ranking (rank 1 is the top), 0 if no
-relevant document was ranked; then the mean over the queries.
+The table above ranks every document (`search.rankings`) and then reads the rank of each query's
+answer. Compute **MRR@k** straight from the score matrix instead: a query scores 1 / the rank of
+its best-ranked relevant document, but 0 when that rank is beyond k (a user reads only the top
+k; MS MARCO reports MRR@10). A document's rank is 1 + the number of documents ranked above it.
 """
 
-MRR_STUB = '''def mean_reciprocal_rank(rankings, relevant):
-    """Mean over queries of 1 / (rank of the first relevant document), as a float.
+MRR_STUB = '''import numpy as np
 
-    rankings: one list per query of document indices, best first;
-    relevant: one set per query, the indices of the documents that answer it.
-    Ranks count from 1 (the top result has rank 1). A query whose ranking holds no relevant
-    document contributes 0, and still counts in the mean. With no queries at all, return 0.0.
+
+def mrr_at_k(scores, relevant, k):
+    """Mean reciprocal rank with a cut-off at k, as a float.
+
+    scores: a (queries, documents) NumPy array, higher = better;
+    relevant: one set per query, the indices of the documents that answer it;
+    k: only ranks 1..k count.
+    Rank documents by score, highest first, a tie going to the lower document index (as the
+    stable sort of `search.rankings` does); the top document has rank 1. A query contributes
+    1 / rank of its best-ranked relevant document if that rank is <= k, else 0 (also when it
+    has no relevant document). Return the mean over all queries; 0.0 if there are none.
+    Do not modify the arguments.
     """
-    raise NotImplementedError("write the body of mean_reciprocal_rank")
+    raise NotImplementedError("write the body of mrr_at_k")
 '''
 
 
@@ -157,46 +166,69 @@ def _mrr_judge(got: Any, call: Call) -> str | None:
     return f"expected {expected:.4f}, got {float(got):.4f}."
 
 
-def _queries(rankings: list[list[int]], relevant: list[set[int]]) -> dict[str, Any]:
-    return {"rankings": [list(ranking) for ranking in rankings], "relevant": [set(items) for items in relevant]}
+def _mrr_inputs(scores: list[list[float]], relevant: list[set[int]], k: int) -> dict[str, Any]:
+    return {"scores": np.array(scores, dtype=np.float64).reshape(len(scores), -1),
+            "relevant": [set(items) for items in relevant], "k": k}
 
 
-def _random_queries(seed: int) -> dict[str, Any]:
+def _show_mrr(inputs: Mapping[str, Any]) -> str:
+    scores = inputs["scores"]
+    if scores.size > 24:
+        return (f"scores for {scores.shape[0]} queries x {scores.shape[1]} documents, "
+                f"{sum(map(len, inputs['relevant']))} relevant documents in all, k={inputs['k']}")
+    return f"scores={scores.tolist()}, relevant={inputs['relevant']}, k={inputs['k']}"
+
+
+def _random_mrr(seed: int) -> dict[str, Any]:
+    """40 queries x 30 documents, scores rounded so that ties occur (fixed seed)."""
     rng = np.random.default_rng(seed)
-    rankings, relevant = [], []
-    for _ in range(40):
-        rankings.append([int(i) for i in rng.permutation(30)[: int(rng.integers(5, 31))]])
-        relevant.append({int(i) for i in rng.choice(30, size=int(rng.integers(1, 4)), replace=False)})
-    return {"rankings": rankings, "relevant": relevant}
+    scores = np.round(rng.normal(size=(40, 30)), 1)
+    relevant = [{int(i) for i in rng.choice(30, size=int(rng.integers(0, 4)), replace=False)} for _ in range(40)]
+    return {"scores": scores, "relevant": relevant, "k": 10}
 
 
 MRR = Exercise(
-    id="09_mean_reciprocal_rank",
+    id="09_mrr_at_k",
     anchor="keyword = search.rankings(bm25.score_matrix(queries))",
     intro=MRR_INTRO,
     stub=MRR_STUB,
-    hints=("enumerate(ranking, start=1) gives ranks from 1; stop at the first relevant document.",
-           "Divide the sum by the number of queries, the ones that found nothing included."),
+    hints=("For one query, the rank of document d is 1 + (documents scoring higher than d) + (documents "
+           "scoring the same with a lower index); or sort with np.argsort(-row, kind='stable').",
+           "Take the smallest rank among the relevant documents; count 1 / rank only if rank <= k, and "
+           "divide by the number of all queries."),
     tests=(
-        Test(name="fixed: ranks 1, 2 and 4", kind="fixed",
-             inputs=lambda: _queries([[3, 1, 2], [0, 5, 1], [9, 8, 7, 6]], [{3}, {5}, {6}]), judge=_mrr_judge,
-             hint="(1/1 + 1/2 + 1/4) / 3 = 0.5833: the top result has rank 1, not 0."),
-        Test(name="fixed: only the first relevant document counts", kind="fixed",
-             inputs=lambda: _queries([[4, 2, 7, 1]], [{7, 2}]), judge=_mrr_judge,
-             hint="Documents 2 (rank 2) and 7 (rank 3) are both relevant: the first one found gives 1/2."),
-        Test(name="edge: a query that found nothing", kind="edge",
-             inputs=lambda: _queries([[1, 2], [0, 3]], [{1}, {9}]), judge=_mrr_judge,
-             hint="The second query contributes 0 but still counts: (1 + 0) / 2 = 0.5."),
-        Test(name="edge: one query", kind="edge", inputs=lambda: _queries([[5, 6, 7]], [{7}]), judge=_mrr_judge,
-             hint="A single query with the answer third: 1/3."),
-        Test(name="edge: no queries", kind="edge", inputs=lambda: _queries([], []), judge=_mrr_judge,
-             hint="Nothing to average: return 0.0 instead of dividing by zero."),
-        Test(name="edge: an empty ranking", kind="edge", inputs=lambda: _queries([[], [2]], [{2}, {2}]),
-             judge=_mrr_judge, hint="An empty ranking found nothing: 0 for that query, (0 + 1) / 2."),
-        Test(name="property: 40 random queries", kind="property", inputs=lambda: _random_queries(3),
-             judge=_mrr_judge,
-             hint="Per query: the first position (from 1) holding a relevant document; 0 if none; then the "
-                  "mean over all 40."),
+        Test(name="fixed: answers ranked 1, 2 and 4", kind="fixed",
+             inputs=lambda: _mrr_inputs([[0.9, 0.1, 0.5, 0.0], [0.2, 0.8, 0.7, 0.0], [0.4, 0.3, 0.2, 0.6]],
+                                        [{0}, {2}, {2}], 10),
+             judge=_mrr_judge, show=_show_mrr,
+             hint="Ranks 1, 2 and 4: (1/1 + 1/2 + 1/4) / 3 = 0.5833. The highest score has rank 1, not 0."),
+        Test(name="fixed: higher scores rank first", kind="fixed",
+             inputs=lambda: _mrr_inputs([[0.1, 0.2, 0.9, 0.5]], [{3}], 10), judge=_mrr_judge, show=_show_mrr,
+             hint="Only document 2 (0.9) scores higher than document 3 (0.5): rank 2, MRR 0.5."),
+        Test(name="fixed: the best-ranked relevant document counts", kind="fixed",
+             inputs=lambda: _mrr_inputs([[0.3, 0.9, 0.5, 0.7]], [{0, 2}], 10), judge=_mrr_judge, show=_show_mrr,
+             hint="Relevant documents 2 (rank 3) and 0 (rank 4): only the better one counts, 1/3."),
+        Test(name="edge: beyond the cut-off", kind="edge",
+             inputs=lambda: _mrr_inputs([[0.9, 0.8, 0.7, 0.6], [0.9, 0.8, 0.7, 0.6]], [{2}, {3}], 3),
+             judge=_mrr_judge, show=_show_mrr,
+             hint="With k = 3, rank 3 still counts (1/3) but rank 4 counts 0: (1/3 + 0) / 2."),
+        Test(name="edge: a tie goes to the lower index", kind="edge",
+             inputs=lambda: _mrr_inputs([[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]], [{0}, {1}], 10),
+             judge=_mrr_judge, show=_show_mrr,
+             hint="All scores tie: document 0 has rank 1 and document 1 rank 2, so (1 + 1/2) / 2 = 0.75."),
+        Test(name="edge: a query without relevant documents", kind="edge",
+             inputs=lambda: _mrr_inputs([[0.2, 0.1], [0.1, 0.2]], [{0}, set()], 10), judge=_mrr_judge,
+             show=_show_mrr, hint="The second query contributes 0 and still counts: (1 + 0) / 2."),
+        Test(name="edge: one query, one document", kind="edge",
+             inputs=lambda: _mrr_inputs([[0.3]], [{0}], 1), judge=_mrr_judge, show=_show_mrr,
+             hint="The only document is first: 1.0."),
+        Test(name="edge: no queries", kind="edge",
+             inputs=lambda: {"scores": np.zeros((0, 5)), "relevant": [], "k": 10}, judge=_mrr_judge,
+             show=_show_mrr, hint="Nothing to average: return 0.0 instead of dividing by zero."),
+        Test(name="property: 40 random queries with ties, k = 10", kind="property",
+             inputs=lambda: _random_mrr(3), judge=_mrr_judge, show=_show_mrr,
+             hint="Per query: the best rank among its relevant documents (ties to the lower index), 1 / rank "
+                  "if it is at most k, else 0; then the mean over all 40."),
     ),
 )
 
