@@ -11,6 +11,7 @@ Room: quiz.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -170,6 +171,12 @@ def _schedule(peak_lr: float, warmup_steps: int, total_steps: int) -> dict[str, 
     return {"peak_lr": peak_lr, "warmup_steps": warmup_steps, "total_steps": total_steps}
 
 
+def _show_schedule(inputs: Mapping[str, Any]) -> str:
+    """The inputs with the learning rate in full (the automatic text rounds 3e-05 to 0.0)."""
+    return (f"peak_lr={inputs['peak_lr']:g}, warmup_steps={inputs['warmup_steps']}, "
+            f"total_steps={inputs['total_steps']}")
+
+
 SCHEDULE = Exercise(
     id="04_linear_schedule",
     anchor='history = pd.DataFrame([{"epoch": round(row["epoch"])',
@@ -180,20 +187,21 @@ SCHEDULE = Exercise(
            "warmup_steps) per step."),
     tests=(
         Test(name="fixed: 2 warm-up steps of 6", kind="fixed", inputs=lambda: _schedule(1.0, 2, 6),
-             judge=_schedule_judge,
+             judge=_schedule_judge, show=_show_schedule,
              hint="Expected 0, 0.5, then 1, 0.75, 0.5, 0.25: warm-up peak · s / 2, then "
                   "peak · (6 - s) / (6 - 2)."),
-        Test(name="fixed: the first warm-up step is 0", kind="fixed", inputs=lambda: _schedule(3e-5, 10, 100),
-             judge=_schedule_judge,
+        Test(name="fixed: the first warm-up step is 0", kind="fixed",
+             inputs=lambda: _schedule(3e-5, 10, 100), judge=_schedule_judge, show=_show_schedule,
              hint="Step 0 uses peak · 0 / warmup_steps = 0, and step 10 (the first after warm-up) the peak."),
-        Test(name="edge: no warm-up", kind="edge", inputs=lambda: _schedule(2.0, 0, 4), judge=_schedule_judge,
+        Test(name="edge: no warm-up", kind="edge", inputs=lambda: _schedule(2.0, 0, 4),
+             judge=_schedule_judge, show=_show_schedule,
              hint="With warmup_steps = 0 step 0 already uses the peak; nothing divides by warmup_steps."),
         Test(name="edge: a single step", kind="edge", inputs=lambda: _schedule(5e-5, 0, 1),
-             judge=_schedule_judge, hint="One step, no warm-up: it uses the peak."),
+             judge=_schedule_judge, show=_show_schedule, hint="One step, no warm-up: it uses the peak."),
         Test(name="edge: zero steps", kind="edge", inputs=lambda: _schedule(5e-5, 0, 0),
-             judge=_schedule_judge, hint="No steps, no learning rates: an empty list."),
+             judge=_schedule_judge, show=_show_schedule, hint="No steps, no learning rates: an empty list."),
         Test(name="property: a realistic run (38 warm-up steps of 375)", kind="property",
-             inputs=lambda: _schedule(5e-5, 38, 375), judge=_schedule_judge,
+             inputs=lambda: _schedule(5e-5, 38, 375), judge=_schedule_judge, show=_show_schedule,
              hint="The rates rise to the peak at step 38, then fall by the same amount each step, "
                   "ending at peak / 337 on step 374, not at 0."),
     ),

@@ -177,11 +177,16 @@ def _random_tags(seed: int) -> dict[str, Any]:
     """Tags with stray I-, type changes and adjacent B- (fixed seed)."""
     rng = random.Random(seed)
     choices = ["O", "O", "O", "B-PER", "I-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG"]
-    return _tags([rng.choice(choices) for _ in range(30)])
+    return _tags([rng.choice(choices) for _ in range(20)])
+
+
+def _show_tags(inputs: Mapping[str, Any]) -> str:
+    """Every tag with its position, so a span in the message can be found in the input."""
+    return "tags=" + " ".join(f"{position}:{tag}" for position, tag in enumerate(inputs["tags"]))
 
 
 def _entities_test(name: str, kind: str, tags: list[str], hint: str) -> Test:
-    return Test(name=name, kind=kind, inputs=lambda: _tags(tags), judge=_entities_judge, hint=hint)
+    return Test(name=name, kind=kind, inputs=lambda: _tags(tags), judge=_entities_judge, hint=hint, show=_show_tags)
 
 
 ENTITIES = Exercise(
@@ -209,7 +214,7 @@ ENTITIES = Exercise(
         _entities_test("edge: an empty sentence", "edge", [], "No tags: an empty list."),
         *(Test(name=f"property: random tags (seed {seed})", kind="property",
                inputs=lambda seed=seed: _random_tags(seed),
-               judge=_entities_judge,
+               judge=_entities_judge, show=_show_tags,
                hint="Compare your spans with the expected ones from the left: the first difference shows "
                     "which rule (B- after B-, I- of another type, stray I-, the last entity) is missing.")
           for seed in (1, 2)),

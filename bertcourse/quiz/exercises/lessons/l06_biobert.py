@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from bertcourse.quiz.exercises.spec import Call, Exercise, Test, describe
@@ -80,6 +81,14 @@ def _random_corpus(seed: int) -> dict[str, Any]:
     return {"tokenized_texts": [text + ["[PAD]"] * (longest - len(text)) for text in texts]}
 
 
+def _show_texts(inputs: Mapping[str, Any]) -> str:
+    texts = inputs["tokenized_texts"]
+    if sum(map(len, texts)) <= 24:
+        return f"tokenized_texts={texts}"
+    return (f"{len(texts)} texts padded to {len(texts[0])} tokens, the first "
+            f"{' '.join(token for token in texts[0] if token != '[PAD]')}")
+
+
 FERTILITY = Exercise(
     id="06_subword_fertility",
     anchor="da.plot_fragmentation(tokenizer, word_lists",
@@ -90,27 +99,29 @@ FERTILITY = Exercise(
            "Divide once at the end, pieces / words, rather than averaging each text's own ratio."),
     tests=(
         Test(name="fixed: one text without special tokens", kind="fixed",
-             inputs=lambda: _texts(["the", "patient", "took", "met", "##form", "##in"]), judge=_fertility_judge,
+             inputs=lambda: _texts(["the", "patient", "took", "met", "##form", "##in"]),
+             judge=_fertility_judge, show=_show_texts,
              hint="6 pieces; 4 of them start a word (the ones without ##): 6 / 4 = 1.5."),
         Test(name="fixed: special tokens and padding are not words", kind="fixed",
              inputs=lambda: _texts(["[CLS]", "met", "##form", "##in", "[SEP]", "[PAD]", "[PAD]"]),
-             judge=_fertility_judge,
+             judge=_fertility_judge, show=_show_texts,
              hint="Only met, ##form, ##in count: 3 pieces of 1 word."),
         Test(name="fixed: pooled over texts, not averaged per text", kind="fixed",
              inputs=lambda: _texts(["[CLS]", "a", "b", "c", "d", "e", "f", "[SEP]"],
                                    ["[CLS]", "glo", "##mer", "##ulo", "##ne", "##ph", "##ritis", "[SEP]"]),
-             judge=_fertility_judge,
+             judge=_fertility_judge, show=_show_texts,
              hint="12 pieces, 7 words: 12 / 7. Averaging the two texts' ratios (1 and 6) would give 3.5, "
                   "letting a one-word text weigh as much as a six-word one."),
         Test(name="edge: a text of whole words", kind="edge",
-             inputs=lambda: _texts(["[CLS]", "the", "cat", "sat", "[SEP]"]), judge=_fertility_judge,
+             inputs=lambda: _texts(["[CLS]", "the", "cat", "sat", "[SEP]"]),
+             judge=_fertility_judge, show=_show_texts,
              hint="No ## piece: every word is one token, fertility 1.0."),
-        Test(name="edge: no texts", kind="edge", inputs=lambda: _texts(), judge=_fertility_judge,
+        Test(name="edge: no texts", kind="edge", inputs=lambda: _texts(), judge=_fertility_judge, show=_show_texts,
              hint="No word at all: return 0.0 instead of dividing by zero."),
         Test(name="edge: only special tokens", kind="edge", inputs=lambda: _texts(["[CLS]", "[SEP]", "[PAD]"]),
-             judge=_fertility_judge, hint="Special tokens are no words: 0 words, return 0.0."),
+             judge=_fertility_judge, show=_show_texts, hint="Special tokens are no words: 0 words, return 0.0."),
         *(Test(name=f"property: a random padded batch (seed {seed})", kind="property",
-               inputs=lambda seed=seed: _random_corpus(seed), judge=_fertility_judge,
+               inputs=lambda seed=seed: _random_corpus(seed), judge=_fertility_judge, show=_show_texts,
                hint="Count pieces and words over the whole batch, skipping [CLS], [SEP] and [PAD].")
           for seed in (1, 2)),
     ),
