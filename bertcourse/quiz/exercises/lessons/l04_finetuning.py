@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bertcourse.quiz.exercises.spec import Call, Exercise, Test, close, describe
+from bertcourse.quiz.exercises.spec import Call, Exercise, Test, describe
 
 # ------------------------------------------------------------------------------------- macro-F1
 
@@ -26,8 +26,6 @@ MACRO_F1_INTRO = """### Exercise: macro-F1 from a confusion matrix
 for each class, precision reads down its **column** (of everything predicted as this class, how
 much was right), recall along its **row** (of everything truly this class, how much was found);
 F1 is their harmonic mean; macro-F1 gives every class the same weight, however rare.
-Fill in the function and run the check below it. Until every test passes, the lesson goes on
-with the course's version.
 """
 
 MACRO_F1_STUB = '''import numpy as np
@@ -101,9 +99,10 @@ MACRO_F1 = Exercise(
              inputs=lambda: _confusion([[8, 2], [1, 4]]), judge=_macro_f1_judge,
              hint="Class 0: P = 8/9, R = 8/10; class 1: P = 4/6, R = 4/5. Take each class's F1, then "
                   "their mean (not the F1 of the mean precision and mean recall)."),
-        Test(name="fixed: rows are the truth, columns the predictions", kind="fixed",
+        Test(name="fixed: three classes by hand", kind="fixed",
              inputs=lambda: _confusion([[5, 5, 0], [0, 10, 0], [2, 0, 8]]), judge=_macro_f1_judge,
-             hint="Precision divides by a column's sum (predicted as c), recall by a row's sum (truly c)."),
+             hint="Class 0: P = 5/7, R = 5/10; class 1: P = 10/15, R = 10/10; class 2: P = 8/8, R = 8/10. "
+                  "(Swapping rows and columns swaps P and R, which leaves each F1 unchanged.)"),
         Test(name="edge: a majority-class model", kind="edge",
              inputs=lambda: _confusion([[90, 0], [10, 0]]), judge=_macro_f1_judge,
              hint="Class 1 is never predicted: its F1 is 0, and it weighs as much as class 0 in the mean."),
@@ -116,7 +115,8 @@ MACRO_F1 = Exercise(
         Test(name="edge: a NumPy array of counts", kind="edge",
              inputs=lambda: {"confusion": np.array([[3, 1, 0], [2, 6, 1], [0, 0, 4]])},
              judge=_macro_f1_judge,
-             hint="np.asarray(confusion, dtype=float) treats lists and arrays alike."),
+             hint="The same rules on a NumPy array; np.asarray(confusion, dtype=float) handles lists and "
+                  "arrays alike."),
         *(Test(name=f"property: random {classes}x{classes} matrix (seed {seed})", kind="property",
                inputs=lambda seed=seed, classes=classes: _random_confusion(seed, classes),
                judge=_macro_f1_judge,

@@ -18,14 +18,13 @@ from typing import Any
 from bertcourse.quiz.exercises.spec import Call, Exercise, Test, describe
 
 NAMES = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
-IGNORED = -100
 
 # ---------------------------------------------------------------------- every-subword alignment
 
 ALIGN_INTRO = """### Exercise: a label on every subword
 
-The alignment above labels only a word's **first** piece. Many training scripts offer the other
-choice (`label_all_tokens=True`): label **every** piece of a word. The catch is the `B-` tag: a
+The alignment above labels only a word's **first** piece. Training scripts often offer the other
+choice (a `label_all_tokens` option): label **every** piece of a word. The catch is the `B-` tag: a
 word tagged `B-LOC` cut into three pieces must become `B-LOC I-LOC I-LOC`, or the model learns
 that one place name is three places. Write this alignment.
 """
