@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bertcourse.quiz.exercises.lessons._judging import as_float
 from bertcourse.quiz.exercises.spec import Call, Exercise, Test, describe
 
 # ------------------------------------------------------------------------------------- macro-F1
@@ -46,20 +47,13 @@ def macro_f1(confusion):
 '''
 
 
-def _as_number(got: Any) -> float | str:
-    """The learner's result as a float, or the problem with it."""
-    if isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
-        return f"expected one number (a float), got {describe(got)}."
-    if math.isnan(float(got)):
-        return ("got nan: a class with nothing to divide by must score 0, not 0 / 0 "
-                "(guard the division, e.g. `np.divide(..., where=denominator > 0)`).")
-    return float(got)
-
-
 def _macro_f1_judge(got: Any, call: Call) -> str | None:
-    value = _as_number(got)
+    value = as_float(got)
     if isinstance(value, str):
         return value
+    if math.isnan(value):
+        return ("got nan: a class with nothing to divide by must score 0, not 0 / 0 "
+                "(guard the division, e.g. `np.divide(..., where=denominator > 0)`).")
     expected = call.expected
     if math.isclose(value, expected, abs_tol=1e-6):
         return None
@@ -157,12 +151,13 @@ def _schedule_judge(got: Any, call: Call) -> str | None:
         return (f"expected {len(expected)} learning rates (steps 0 to {len(expected) - 1}), got "
                 f"{len(got)}.")
     peak = call.inputs["peak_lr"]
-    for step, (have, want) in enumerate(zip(got, expected)):
-        if isinstance(have, bool) or not isinstance(have, (int, float, np.integer, np.floating)):
-            return f"step {step}: expected a number, got {describe(have)}."
-        if not math.isclose(float(have), want, rel_tol=1e-9, abs_tol=1e-12 * peak):
-            start = ", ".join(f"{float(rate):.3g}" for rate in got[:7])
-            return (f"step {step} should use {want:.4g}, yours uses {float(have):.4g} (yours begins "
+    rates = [as_float(rate) for rate in got]
+    for step, (have, want) in enumerate(zip(rates, expected)):
+        if isinstance(have, str):
+            return f"step {step}: {have}"
+        if not math.isclose(have, want, rel_tol=1e-9, abs_tol=1e-12 * peak):
+            start = ", ".join(f"{rate:.3g}" for rate in rates[:7] if not isinstance(rate, str))
+            return (f"step {step} should use {want:.4g}, yours uses {have:.4g} (yours begins "
                     f"{start}{', …' if len(got) > 7 else ''}).")
     return None
 

@@ -11,6 +11,7 @@ Room: quiz.
 
 from __future__ import annotations
 
+import numbers
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -56,6 +57,9 @@ def _alignment_judge(got: Any, call: Call) -> str | None:
     if not isinstance(got, (list, tuple)):
         return f"expected a list of {len(expected)} label ids, got {describe(got)}."
     got = list(got)
+    odd = next((label for label in got if isinstance(label, bool) or not isinstance(label, numbers.Integral)), None)
+    if odd is not None:
+        return f"expected a list of int label ids, but it holds {describe(odd)}."
     if len(got) != len(expected):
         return (f"expected {len(expected)} labels, one per token (None entries included, as -100), got "
                 f"{len(got)}: {_tag_view(got)}.")

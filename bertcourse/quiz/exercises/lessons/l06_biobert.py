@@ -11,12 +11,12 @@ Room: quiz.
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Mapping
 from typing import Any
 
-from bertcourse.quiz.exercises.spec import Call, Exercise, Test, describe
+from bertcourse.quiz.exercises.lessons._judging import as_float
+from bertcourse.quiz.exercises.spec import Call, Exercise, Test
 
 FERTILITY_INTRO = """### Exercise: subword fertility
 
@@ -44,20 +44,21 @@ SPECIAL = ("[CLS]", "[SEP]", "[PAD]")
 
 
 def _fertility_judge(got: Any, call: Call) -> str | None:
-    if isinstance(got, bool) or not isinstance(got, numbers.Real):
-        return f"expected one number (a float), got {describe(got)}."
+    value = as_float(got)
+    if isinstance(value, str):
+        return value
     expected = call.expected
-    if math.isclose(float(got), expected, rel_tol=1e-9, abs_tol=1e-12):
+    if math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-12):
         return None
     texts = call.inputs["tokenized_texts"]
     pieces = [token for text in texts for token in text if token not in SPECIAL]
     words = [token for token in pieces if not token.startswith("##")]
     message = (f"expected {expected:.4f} ({len(pieces)} pieces / {len(words)} word{'' if len(words) == 1 else 's'}), "
-               f"got {float(got):.4f}")
+               f"got {value:.4f}")
     with_special = sum(len(text) for text in texts)
-    if words and math.isclose(float(got), with_special / len(words)):
+    if words and math.isclose(value, with_special / len(words)):
         message += ": you counted [CLS], [SEP] or [PAD] as pieces"
-    elif got == 1.0 and pieces:
+    elif value == 1.0 and pieces:
         message += ": every token counted as a word, so no word has more than one piece"
     return message + "."
 

@@ -13,11 +13,11 @@ Room: quiz.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import torch
 
+from bertcourse.quiz.exercises.lessons._judging import as_float
 from bertcourse.quiz.exercises.spec import Call, Exercise, Test, describe
 
 # ---------------------------------------------------------------------------- soft-target loss
@@ -171,13 +171,14 @@ def _int8_judge(got: Any, call: Call) -> str | None:
         return f"q: expected shape {tuple(weight.shape)}, got {tuple(q.shape)}."
     if isinstance(scale, torch.Tensor) and scale.numel() == 1:
         scale = scale.item()
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-        return f"scale: expected a float, got {describe(scale)}."
+    scale = as_float(scale)
+    if isinstance(scale, str):
+        return f"scale: {scale}"
     expected_q, expected_scale = call.expected
-    if not math.isclose(float(scale), expected_scale, rel_tol=1e-6):
-        message = f"scale: expected {expected_scale:.6g}, got {float(scale):.6g}"
+    if not math.isclose(scale, expected_scale, rel_tol=1e-6):
+        message = f"scale: expected {expected_scale:.6g}, got {scale:.6g}"
         largest = float(weight.abs().max())
-        if largest and math.isclose(float(scale), largest / 127, rel_tol=1e-6):
+        if largest and math.isclose(scale, largest / 127, rel_tol=1e-6):
             message += " (max|w| / 127; PyTorch divides by 127.5, half of the 255 steps from -128 to 127)"
         return message + "."
     difference = (q.to(torch.int32) - expected_q.to(torch.int32)).abs()

@@ -12,12 +12,12 @@ Room: quiz.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from bertcourse.quiz.exercises.lessons._judging import as_float
 from bertcourse.quiz.exercises.spec import Call, Exercise, Test, describe
 
 # ----------------------------------------------------------------------------- cosine top-k
@@ -54,7 +54,7 @@ def _top_k_judge(got: Any, call: Call) -> str | None:
     try:
         indices = [int(index) for index in indices]
         cosines = [float(value) for value in cosines]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return f"expected two lists, indices (ints) and cosines (floats), got {describe(got)}."
     if len(indices) != len(indices_expected) or len(cosines) != len(indices_expected):
         return (f"expected {len(indices_expected)} results (min(k, n)), got {len(indices)} indices and "
@@ -158,12 +158,13 @@ def mrr_at_k(scores, relevant, k):
 
 
 def _mrr_judge(got: Any, call: Call) -> str | None:
-    if isinstance(got, bool) or not isinstance(got, numbers.Real):
-        return f"expected one number (a float), got {describe(got)}."
+    value = as_float(got)
+    if isinstance(value, str):
+        return value
     expected = call.expected
-    if math.isclose(float(got), expected, abs_tol=1e-9):
+    if math.isclose(value, expected, abs_tol=1e-9):
         return None
-    return f"expected {expected:.4f}, got {float(got):.4f}."
+    return f"expected {expected:.4f}, got {value:.4f}."
 
 
 def _mrr_inputs(scores: list[list[float]], relevant: list[set[int]], k: int) -> dict[str, Any]:
