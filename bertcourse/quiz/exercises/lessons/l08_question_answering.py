@@ -211,9 +211,8 @@ WINDOWS = Exercise(
     anchor="def length_of(row):",
     intro=WINDOWS_INTRO,
     stub=WINDOWS_STUB,
-    hints=("start = 0; loop: end = min(start + room, n_tokens), record (start, end), stop if end == n_tokens, "
-           "else move start forward.",
-           "`stride` is the overlap, not the step: the step is room - stride."),
+    hints=("`stride` is the overlap, not the step: each window starts room - stride tokens after the previous.",
+           "Loop: end = min(start + room, n_tokens); record (start, end); stop as soon as end == n_tokens."),
     tests=(
         Test(name="fixed: 120 tokens, room 33, stride 8", kind="fixed", inputs=lambda: _sizes(120, 33, 8),
              judge=_windows_judge,
