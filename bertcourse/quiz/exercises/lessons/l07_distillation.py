@@ -140,8 +140,20 @@ INT8_INTRO = """### Exercise: what int8 quantization stores
 
 `kd.quantize_int8` hands every `nn.Linear` to PyTorch's dynamic quantization, which stores each
 weight matrix as 8-bit integers and **one** float scale (per-tensor, symmetric: zero stays
-exactly zero). Write that arithmetic, and see how much a weight can move.
+exactly zero). Write that arithmetic; the cell after the check uses it (or, until it passes, the
+course's version) to show how far rounding moves a weight and how much memory it saves.
 """
+
+INT8_AFTER = '''import numpy as np
+import torch
+
+# one matrix of MiniLM's size; NumPy's generator gives the same numbers on every CPU
+weight = torch.from_numpy(np.random.default_rng(0).normal(0.0, 0.05, size=(384, 384)).astype(np.float32))
+q, scale = quantize_int8(weight)
+moved = (q.float() * float(scale) - weight).abs().max().item()
+print(f"scale {float(scale):.2e}: no weight moves by more than {moved:.2e} (scale / 2 = {float(scale) / 2:.2e}); "
+      f"{weight.numel() * 4 // 1024} KiB as float32, {q.numel() // 1024} KiB as int8")
+'''
 
 INT8_STUB = '''import torch
 from torch import Tensor
@@ -204,6 +216,7 @@ INT8 = Exercise(
     anchor="int8_quality = kd.quality_table(",
     intro=INT8_INTRO,
     stub=INT8_STUB,
+    after=INT8_AFTER,
     hints=("scale = weight.abs().max().item() / 127.5, then torch.round(weight / scale).",
            "Clamp to [-128, 127] before .to(torch.int8): the largest weight divides to 127.5, rounds to "
            "128, and 128 does not fit."),
