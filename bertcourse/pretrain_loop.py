@@ -1,9 +1,10 @@
 """The pretraining loop of notebook 03 and `bertcourse pretrain`: the model, the optimiser and its
-schedule, `train()` (progress bar, time budget, checkpoint and resume), evaluation against
-context-free baselines, loss curves and fill-mask.
+schedule, `train()` (progress bar, time budget, checkpoint and resume), evaluation by kind of masked
+position against context-free and copy-the-input baselines, loss curves and fill-mask.
 
 The ideas themselves (NSP pairs, the masking rule, the combined loss) are in
-`bertcourse.pretraining`, where the notebook shows them; the settings, the batches and the
+`bertcourse.pretraining`, where the notebook shows them; `train()` takes the masking rule and the
+loss as arguments, so the notebook's own cells drive its training. The settings, the batches and the
 checkpoints have modules of their own (`pretrain_settings`, `pretrain_data`, `pretrain_checkpoints`),
 so that `train()` reads top to bottom here.
 
@@ -26,10 +27,12 @@ import math
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from transformers import BertConfig, BertForPreTraining
 
 from bertcourse.course.progress import progress_bar
@@ -39,10 +42,13 @@ from bertcourse.pretrain_checkpoints import (
     load_training_checkpoint,
     save_training_checkpoint,
 )
-from bertcourse.pretrain_data import EpochBatches
+from bertcourse.pretrain_data import EpochBatches, Masking
 from bertcourse.pretrain_settings import MODEL_PRESETS, PretrainSettings
-from bertcourse.pretraining import pretraining_loss
+from bertcourse.pretraining import PretrainingLoss, mask_tokens, pretraining_loss
 from bertcourse.training import bf16_available
+
+LossFunction = Callable[[BertForPreTraining, dict[str, torch.Tensor]], PretrainingLoss]
+"""A loss with `pretraining_loss`' signature: (model, batch) -> PretrainingLoss."""
 
 
 def bert_config(size: str, vocab_size: int, max_length: int, attn_implementation: str = "sdpa") -> BertConfig:
@@ -57,58 +63,124 @@ def _autocast(device: torch.device) -> Any:
     return torch.autocast(device.type, enabled=False)
 
 
+MASKED, RANDOM, UNCHANGED = 0, 1, 2  # what the model saw at a chosen position
+POSITION_KINDS = {MASKED: "mask", RANDOM: "random", UNCHANGED: "unchanged"}
+
+
+def position_kinds(batch: dict[str, torch.Tensor], mask_token_id: int) -> torch.Tensor:
+    """For each chosen position (in the order of `labels != -100`): MASKED where the model saw [MASK],
+    UNCHANGED where it saw the original token (the answer is in the input), RANDOM where it saw another
+    token. A random draw that hit the original token counts as unchanged: the model cannot tell."""
+    chosen = batch["labels"] != -100
+    shown, target = batch["input_ids"][chosen], batch["labels"][chosen]
+    return torch.where(shown == mask_token_id, MASKED, torch.where(shown == target, UNCHANGED, RANDOM))
+
+
 @torch.no_grad()
-def evaluate(model: BertForPreTraining, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
-    """MLM loss and accuracy on the masked tokens, NSP loss and accuracy, over fixed held-out batches."""
+def held_out_predictions(model: BertForPreTraining, batches: list[dict[str, torch.Tensor]], mask_token_id: int,
+                         loss: LossFunction = pretraining_loss) -> dict[str, torch.Tensor]:
+    """Every chosen position of `batches` (target, what the model saw, its kind, the model's top guess and
+    cross-entropy) and every pair (NSP label, guess, cross-entropy), from the logits that `loss` returns."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    totals = Counter()
+    parts: dict[str, list[torch.Tensor]] = {key: [] for key in ("target", "shown", "kind", "predicted", "token_loss",
+                                                                 "nsp_label", "nsp_predicted", "pair_loss")}
     for batch in batches:
-        batch = {k: v.to(device) for k, v in batch.items()}
+        chosen = batch["labels"] != -100
         with _autocast(device):
-            out = pretraining_loss(model, batch)
-        labels = batch["labels"][batch["labels"] != -100]
-        totals["masked"] += labels.numel()
-        totals["pairs"] += batch["next_sentence_label"].numel()
-        totals["mlm_loss"] += out.mlm_loss.item() * labels.numel()
-        totals["mlm_correct"] += (out.mlm_logits.argmax(-1) == labels).sum().item()
-        totals["nsp_loss"] += out.nsp_loss.item() * batch["next_sentence_label"].numel()
-        totals["nsp_correct"] += (out.nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().item()
+            out = loss(model, {k: v.to(device) for k, v in batch.items()})
+        target, nsp_label = batch["labels"][chosen], batch["next_sentence_label"]
+        mlm_logits, nsp_logits = out.mlm_logits.float().cpu(), out.nsp_logits.float().cpu()
+        parts["target"].append(target)
+        parts["shown"].append(batch["input_ids"][chosen])
+        parts["kind"].append(position_kinds(batch, mask_token_id))
+        parts["predicted"].append(mlm_logits.argmax(-1))
+        parts["token_loss"].append(F.cross_entropy(mlm_logits, target, reduction="none"))
+        parts["nsp_label"].append(nsp_label)
+        parts["nsp_predicted"].append(nsp_logits.argmax(-1))
+        parts["pair_loss"].append(F.cross_entropy(nsp_logits, nsp_label, reduction="none"))
     model.train(was_training)
-    return {"mlm_loss": totals["mlm_loss"] / totals["masked"], "mlm_accuracy": totals["mlm_correct"] / totals["masked"],
-            "nsp_loss": totals["nsp_loss"] / totals["pairs"], "nsp_accuracy": totals["nsp_correct"] / totals["pairs"],
-            "masked_tokens": totals["masked"], "pairs": totals["pairs"]}
+    return {key: torch.cat(values) for key, values in parts.items()}
 
 
-def baselines(train_documents: list, batches: list[dict[str, torch.Tensor]], vocab_size: int) -> dict[str, float]:
-    """What a model that ignores context would score on the same held-out batches.
+def evaluate(model: BertForPreTraining, batches: list[dict[str, torch.Tensor]], mask_token_id: int,
+             loss: LossFunction = pretraining_loss) -> dict[str, float]:
+    """MLM loss and accuracy over every chosen position and separately where the model saw [MASK], a random
+    token or the unchanged token (there the answer is visible: copying the input scores); NSP loss and
+    accuracy; over fixed held-out batches."""
+    p = held_out_predictions(model, batches, mask_token_id, loss)
+    correct = (p["predicted"] == p["target"]).float()
+    scores = {"mlm_loss": p["token_loss"].mean().item(), "mlm_accuracy": correct.mean().item(),
+              "nsp_loss": p["pair_loss"].mean().item(),
+              "nsp_accuracy": (p["nsp_predicted"] == p["nsp_label"]).float().mean().item(),
+              "masked_tokens": len(p["target"]), "pairs": len(p["nsp_label"])}
+    for kind, name in POSITION_KINDS.items():
+        here = p["kind"] == kind
+        scores[f"mlm_accuracy_{name}"] = correct[here].mean().item()
+        scores[f"mlm_loss_{name}"] = p["token_loss"][here].mean().item()
+        scores[f"{name}_positions"] = int(here.sum())
+    return scores
 
-    MLM: always predict the most frequent training token (accuracy) and the unigram
-    distribution of training tokens (cross-entropy, add-one smoothed). NSP: always answer the
-    more frequent class (0.5 in expectation: chance)."""
+
+def baselines(train_documents: list, batches: list[dict[str, torch.Tensor]], vocab_size: int,
+              mask_token_id: int) -> dict[str, float]:
+    """What a model that ignores context would score on the same held-out batches, overall and by
+    kind of position (see `position_kinds`).
+
+    MLM: always predict the most frequent training token (accuracy), the unigram distribution of
+    training tokens (cross-entropy, add-one smoothed), and copy the input token (accuracy: right at
+    every unchanged position, wrong wherever the input was changed). NSP: always answer the more
+    frequent class (0.5 in expectation: chance)."""
     counts = Counter(token for document in train_documents for sentence in document for token in sentence)
     total = sum(counts.values()) + vocab_size
     most_frequent = counts.most_common(1)[0][0]
-    labels = torch.cat([b["labels"][b["labels"] != -100] for b in batches]).tolist()
+    chosen = [b["labels"] != -100 for b in batches]
+    target = torch.cat([b["labels"][c] for b, c in zip(batches, chosen, strict=True)])
+    shown = torch.cat([b["input_ids"][c] for b, c in zip(batches, chosen, strict=True)])
+    kinds = torch.cat([position_kinds(b, mask_token_id) for b in batches])
+    unigram_loss = -torch.log((torch.tensor([counts[t] for t in target.tolist()], dtype=torch.float64) + 1) / total)
+    frequent, copy = (target == most_frequent).float(), (shown == target).float()
     nsp = torch.cat([b["next_sentence_label"] for b in batches])
     not_next = nsp.float().mean().item()
-    return {"mlm_accuracy": sum(label == most_frequent for label in labels) / len(labels),
-            "mlm_loss": -sum(math.log((counts[label] + 1) / total) for label in labels) / len(labels),
-            "nsp_accuracy": max(not_next, 1 - not_next), "nsp_loss": math.log(2),
-            "most_frequent_token": most_frequent}
+    reference = {"mlm_accuracy": frequent.mean().item(), "mlm_loss": unigram_loss.mean().item(),
+                 "copy_accuracy": copy.mean().item(),
+                 "nsp_accuracy": max(not_next, 1 - not_next), "nsp_loss": math.log(2),
+                 "most_frequent_token": most_frequent}
+    for kind, name in POSITION_KINDS.items():
+        here = kinds == kind
+        reference[f"mlm_accuracy_{name}"] = frequent[here].mean().item()
+        reference[f"mlm_loss_{name}"] = unigram_loss[here].mean().item()
+        reference[f"copy_accuracy_{name}"] = copy[here].mean().item()
+    return reference
+
+
+def mlm_table(scores: dict[str, float], reference: dict[str, float]) -> Any:
+    """The MLM part of `evaluate` and `baselines` side by side, one row per kind of chosen position."""
+    import pandas as pd
+
+    rows = {"[MASK] (80%)": "_mask", "random token (10%)": "_random", "unchanged (10%)": "_unchanged",
+            "all chosen positions": ""}
+    return pd.DataFrame({
+        "positions": [scores[f"{s[1:]}_positions"] if s else scores["masked_tokens"] for s in rows.values()],
+        "accuracy: your BERT": [scores[f"mlm_accuracy{s}"] for s in rows.values()],
+        "most frequent token": [reference[f"mlm_accuracy{s}"] for s in rows.values()],
+        "copy the input": [reference[f"copy_accuracy{s}"] for s in rows.values()],
+        "loss: your BERT": [scores[f"mlm_loss{s}"] for s in rows.values()],
+        "unigram": [reference[f"mlm_loss{s}"] for s in rows.values()],
+    }, index=list(rows))
 
 
 class PretrainingObjective(torch.nn.Module):
     """Wraps a BertForPreTraining so that `accelerate` (and DDP) see one forward that returns
-    (L, L_MLM, L_NSP) computed by `pretraining_loss`."""
+    (L, L_MLM, L_NSP) computed by `loss` (`pretraining_loss` unless another is given)."""
 
-    def __init__(self, model: BertForPreTraining) -> None:
+    def __init__(self, model: BertForPreTraining, loss: LossFunction = pretraining_loss) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.loss = model, loss
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        out = pretraining_loss(self.model, batch)
+        out = self.loss(self.model, batch)
         return out.loss, out.mlm_loss, out.nsp_loss
 
 
@@ -183,8 +255,13 @@ def _agree(accelerator: Any, flag: bool) -> bool:
 def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: PretrainSettings,
           eval_batches: list[dict[str, torch.Tensor]] | None = None, checkpoint_dir: Path | None = None,
           resume: bool = False, accelerator: Any = None, progress: bool = True,
-          stop_at_step: int | None = None) -> TrainResult:
+          stop_at_step: int | None = None, masking: Masking = mask_tokens,
+          loss: LossFunction = pretraining_loss) -> TrainResult:
     """Pretrain `model` on `documents` (tokenized, see `tokenize_documents`) with L = L_MLM + L_NSP.
+
+    `masking` masks every batch and `loss` computes L (also for the held-out evaluations): by default
+    `bertcourse.pretraining`'s `mask_tokens` and `pretraining_loss`; notebook 03 passes the functions
+    defined in its own cells, so editing a cell changes the training.
 
     Stops at `settings.max_steps` or after `settings.minutes`, whichever comes first, or when
     interrupted (Ctrl-C, Jupyter's stop button, SIGTERM): the step in progress finishes and, with
@@ -205,7 +282,7 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
         accelerator.print(f"Resuming from step {result.step} (epoch {result.epoch}, batch {result.batch_in_epoch}).")
     if settings.compile:
         model.bert.compile(dynamic=None)
-    objective, optimizer = accelerator.prepare(PretrainingObjective(model), optimizer)
+    objective, optimizer = accelerator.prepare(PretrainingObjective(model, loss), optimizer)
     budget = None if settings.minutes is None else settings.minutes * 60
     last_checkpoint = time.perf_counter()
     # about a hundred refreshes per run: a notebook's output channel drops messages beyond ~1,000 queued
@@ -230,7 +307,7 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
 
     with _StopRequest() as stop:
         while not done() and not stop.requested and result.step != stop_at_step:
-            dataset = EpochBatches(documents, tokenizer, settings, result.epoch)
+            dataset = EpochBatches(documents, tokenizer, settings, result.epoch, masking)
             # the loader's own generator: creating its iterator must not draw from the global RNG (dropout's),
             # or a resumed run would drop out different units than an uninterrupted one
             loader = accelerator.prepare_data_loader(torch.utils.data.DataLoader(
@@ -240,8 +317,8 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
             for batch in loader:
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(settings, progress_now())
-                loss, mlm_loss, nsp_loss = objective(batch)
-                accelerator.backward(loss)
+                total, mlm_loss, nsp_loss = objective(batch)
+                accelerator.backward(total)
                 accelerator.clip_grad_norm_(objective.parameters(), 1.0)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -261,7 +338,8 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
                     bar.set_postfix_str(f"MLM {entry['mlm_loss']:.2f}  NSP {entry['nsp_loss']:.3f}  {left}", refresh=False)
                     window.clear()
                 if eval_batches and settings.eval_every and result.step % settings.eval_every == 0:
-                    scores = evaluate(accelerator.unwrap_model(objective).model, eval_batches)
+                    scores = evaluate(accelerator.unwrap_model(objective).model, eval_batches, tokenizer.mask_token_id,
+                                      loss)
                     result.history["eval"].append({"step": result.step, **scores})
                 if _agree(accelerator, done() or stop.requested or result.step == stop_at_step):
                     stop.requested = stop.requested or not (done() or result.step == stop_at_step)

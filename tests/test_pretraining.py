@@ -1,5 +1,6 @@
 """Notebook 03's pretraining code: NSP pairs, the masking rule, the combined loss, the training loop
-(checkpoint and exact resume), the saved checkpoint, and the `bertcourse pretrain` command."""
+(checkpoint and exact resume, the masking rule and loss it is handed), evaluation by kind of masked
+position and its baselines, the saved checkpoint, and the `bertcourse pretrain` command."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from bertcourse.course import formats
 from bertcourse.course.paths import shipped_data_dir
 from bertcourse.pretrain_checkpoints import CHECKPOINT, has_checkpoint, save_pretrained_checkpoint
 from bertcourse.pretrain_data import make_batch, make_eval_batches, tokenize_documents
-from bertcourse.pretrain_loop import baselines, bert_config, evaluate, fill_mask, make_accelerator, train
+from bertcourse.pretrain_loop import baselines, bert_config, evaluate, fill_mask, make_accelerator, mlm_table, train
 from bertcourse.pretrain_settings import settings_for
 from bertcourse.pretraining import (
     IS_NEXT,
@@ -143,25 +144,67 @@ def test_eval_baselines(tokenizer, token_docs):
     # the context-free baselines, recomputed by hand from the training counts and the held-out labels
     counts = Counter(token for document in token_docs for sentence in document for token in sentence)
     labels = torch.cat([b["labels"][b["labels"] != -100] for b in batches])
+    shown = torch.cat([b["input_ids"][b["labels"] != -100] for b in batches])
     top = counts.most_common(1)[0][0]
     total = sum(counts.values()) + len(tokenizer)
     nsp = torch.cat([b["next_sentence_label"] for b in batches]).float().mean().item()
-    reference = baselines(token_docs, batches, len(tokenizer))
+    reference = baselines(token_docs, batches, len(tokenizer), tokenizer.mask_token_id)
     assert reference["most_frequent_token"] == top
     assert reference["mlm_accuracy"] == pytest.approx((labels == top).float().mean().item())
     assert reference["mlm_loss"] == pytest.approx(-torch.log((torch.tensor([counts[t] for t in labels.tolist()],
                                                                              dtype=torch.float64) + 1) / total).mean().item())
     assert reference["nsp_accuracy"] == pytest.approx(max(nsp, 1 - nsp)) and reference["nsp_loss"] == pytest.approx(math.log(2))
+    # by kind of position: copying the input is right exactly where the token was left unchanged
+    at_mask, unchanged = shown == tokenizer.mask_token_id, shown == labels
+    replaced = ~at_mask & ~unchanged
+    assert at_mask.sum() > 0 and unchanged.sum() > 0 and replaced.sum() > 0
+    assert reference["copy_accuracy"] == pytest.approx(unchanged.float().mean().item())
+    assert (reference["copy_accuracy_mask"], reference["copy_accuracy_random"],
+            reference["copy_accuracy_unchanged"]) == (0.0, 0.0, 1.0)
+    assert reference["mlm_accuracy_mask"] == pytest.approx((labels[at_mask] == top).float().mean().item())
     # the model's scores equal the stock BertForPreTraining forward, which scores every position
     model = tiny_model(tokenizer).eval()
-    scores = evaluate(model, batches)
+    scores = evaluate(model, batches, tokenizer.mask_token_id)
     with torch.no_grad():
         outputs = [model(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
                          token_type_ids=b["token_type_ids"]) for b in batches]
     logits = torch.cat([o.prediction_logits[b["labels"] != -100] for o, b in zip(outputs, batches, strict=True)])
+    right = logits.argmax(-1) == labels
     assert scores["masked_tokens"] == len(labels)
-    assert scores["mlm_accuracy"] == pytest.approx((logits.argmax(-1) == labels).float().mean().item())
+    assert (scores["mask_positions"], scores["random_positions"], scores["unchanged_positions"]) == \
+        (int(at_mask.sum()), int(replaced.sum()), int(unchanged.sum()))
+    assert scores["mlm_accuracy"] == pytest.approx(right.float().mean().item())
+    assert scores["mlm_accuracy_unchanged"] == pytest.approx(right[unchanged].float().mean().item())
+    assert scores["mlm_accuracy_mask"] == pytest.approx(right[at_mask].float().mean().item())
     assert scores["mlm_loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-4)
+    assert scores["mlm_loss_random"] == pytest.approx(
+        torch.nn.functional.cross_entropy(logits[replaced], labels[replaced]).item(), rel=1e-4)
+    table = mlm_table(scores, reference)
+    assert table.loc["unchanged (10%)", "copy the input"] == 1.0
+    assert table["positions"].iloc[:3].sum() == table.loc["all chosen positions", "positions"]
+
+
+def test_training_uses_the_masking_rule_and_the_loss_it_is_given(tokenizer, token_docs):
+    """Notebook 03 hands `train` the functions of its own cells: whatever they do is what trains."""
+    calls = Counter()
+
+    def always_mask(input_ids, tokenizer, generator=None, mlm_probability=0.15):
+        masked, labels = mask_tokens(input_ids, tokenizer, generator, mlm_probability)
+        return torch.where(labels != -100, tokenizer.mask_token_id, masked), labels  # no random, no unchanged
+
+    def recorded_loss(model, batch):
+        calls["loss"] += 1
+        assert torch.equal(batch["input_ids"] == tokenizer.mask_token_id, batch["labels"] != -100)
+        return pretraining_loss(model, batch)
+
+    settings = settings_for("laptop", max_steps=3, minutes=None, batch_size=8, log_every=1, eval_every=3)
+    eval_batches = make_eval_batches(token_docs, tokenizer, 64, pairs=16, batch_size=8, masking=always_mask)
+    result = train(tiny_model(tokenizer), tokenizer, token_docs, settings, eval_batches=eval_batches,
+                   accelerator=make_accelerator(cpu=True), progress=False, masking=always_mask, loss=recorded_loss)
+    assert result.step == 3
+    assert calls["loss"] == 3 + len(eval_batches), "three training steps and one evaluation, all with the given loss"
+    evaluation = result.history["eval"][0]
+    assert evaluation["random_positions"] == evaluation["unchanged_positions"] == 0
 
 
 def test_training_resumes_exactly_where_it_stopped(tokenizer, token_docs, tmp_path):

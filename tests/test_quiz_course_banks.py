@@ -80,7 +80,9 @@ ANSWERS: dict[str, dict[str, object]] = {
                           "label -100 and are ignored anyway",
                           "It saves most of the work of the largest matrix product in a small BERT, hidden size × "
                           "vocabulary size per position"},
-        "unigram_baseline": "The model uses the context around a masked position, not just how common tokens are",
+        "unigram_baseline": "About 10% of the chosen positions keep their original token, so there the answer is in "
+                            "the input and copying it scores; only the [MASK] positions show what the context supplies",
+        "copy_baseline": 100,
         "nsp_chance": 50,
         "dynamic_masking": "So the model does not see the same masked positions again and again, which would let it "
                            "memorise them",

@@ -180,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
                    resume=resuming, accelerator=accelerator)
 
     model = accelerator.unwrap_model(model)
-    scores, reference = evaluate(model, eval_batches), baselines(train_ids, eval_batches, len(tokenizer))
+    scores = evaluate(model, eval_batches, tokenizer.mask_token_id)
+    reference = baselines(train_ids, eval_batches, len(tokenizer), tokenizer.mask_token_id)
     if accelerator.is_main_process:
         summary = {"profile": profile, "settings": asdict(settings), "steps": result.step, "epochs": result.epoch,
                    "training_seconds": round(result.seconds, 1), "tokens": result.tokens,
@@ -189,8 +190,11 @@ def run(args: argparse.Namespace) -> int:
         save_pretrained_checkpoint(model, tokenizer, output, summary)
         print(f"\nAfter {result.step} steps ({result.seconds / 60:.1f} min, {result.tokens / max(result.seconds, 1e-9):,.0f} tokens/s):")
         print(f"  {'held-out':24s}{'model':>8s}{'baseline':>10s}")
-        print(f"  {'MLM accuracy (masked)':24s}{scores['mlm_accuracy']:8.3f}{reference['mlm_accuracy']:10.3f}  (most frequent token)")
-        print(f"  {'MLM loss':24s}{scores['mlm_loss']:8.3f}{reference['mlm_loss']:10.3f}  (unigram)")
+        print(f"  {'MLM accuracy at [MASK]':24s}{scores['mlm_accuracy_mask']:8.3f}"
+              f"{reference['mlm_accuracy_mask']:10.3f}  (most frequent token)")
+        print(f"  {'MLM loss at [MASK]':24s}{scores['mlm_loss_mask']:8.3f}{reference['mlm_loss_mask']:10.3f}  (unigram)")
+        print(f"  {'MLM accuracy, unchanged':24s}{scores['mlm_accuracy_unchanged']:8.3f}"
+              f"{reference['copy_accuracy_unchanged']:10.3f}  (copy the input)")
         print(f"  {'NSP accuracy':24s}{scores['nsp_accuracy']:8.3f}{reference['nsp_accuracy']:10.3f}  (majority class)")
         print(f"Saved model + tokenizer to {output} (notebook 04 loads it); resumable state in {output / CHECKPOINT}.")
     if result.interrupted:
