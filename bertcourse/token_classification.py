@@ -268,6 +268,27 @@ def lexicon_baseline(train_sentences: Sequence[Sequence[str]], train_tags: Seque
     return tagged
 
 
+def _resampled_f1(gold: Sequence[Sequence[str]], systems: Sequence[Sequence[Sequence[str]]], samples: int,
+                  seed: int) -> np.ndarray:
+    """Entity F1 of each system on `samples` resamples (with replacement) of the test sentences; the same
+    resamples for every system, so differences between them are paired. Shape (samples, systems)."""
+    rng = np.random.default_rng(seed)
+    scores = np.empty((samples, len(systems)))
+    for index in range(samples):
+        chosen = rng.integers(0, len(gold), len(gold))
+        g = [gold[i] for i in chosen]
+        scores[index] = [f1_score(g, [tags[i] for i in chosen], zero_division=0) for tags in systems]
+    return scores
+
+
+def f1_interval(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], samples: int = 1000,
+                seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of one system's entity F1: how far the score could move with
+    another test sample of the same size (resampling whole sentences, as entities come in sentences)."""
+    low, high = np.percentile(_resampled_f1(gold, [predicted], samples, seed)[:, 0], [2.5, 97.5])
+    return float(low), float(high)
+
+
 def paired_bootstrap(gold: Sequence[Sequence[str]], predicted_a: Sequence[Sequence[str]],
                      predicted_b: Sequence[Sequence[str]], samples: int = 1000, seed: int = 0) -> dict[str, float]:
     """How sure can we be that system A beats system B on this test set? Resample the test
@@ -275,14 +296,23 @@ def paired_bootstrap(gold: Sequence[Sequence[str]], predicted_a: Sequence[Sequen
     Returns the observed F1 difference (A - B), its 95% interval over the resamples, and the
     share of resamples where A scores higher. An interval that straddles 0 means the test set
     is too small to tell the two apart."""
-    rng = np.random.default_rng(seed)
-    differences = np.empty(samples)
-    for index in range(samples):
-        chosen = rng.integers(0, len(gold), len(gold))
-        g = [gold[i] for i in chosen]
-        differences[index] = (f1_score(g, [predicted_a[i] for i in chosen], zero_division=0)
-                              - f1_score(g, [predicted_b[i] for i in chosen], zero_division=0))
+    scores = _resampled_f1(gold, [predicted_a, predicted_b], samples, seed)
+    differences = scores[:, 0] - scores[:, 1]
     low, high = np.percentile(differences, [2.5, 97.5])
     observed = f1_score(gold, predicted_a, zero_division=0) - f1_score(gold, predicted_b, zero_division=0)
     return {"difference": float(observed), "low": float(low), "high": float(high),
             "a_better_share": float((differences > 0).mean())}
+
+
+def bootstrap_verdict(check: dict[str, float], name_a: str, name_b: str) -> str:
+    """The paired bootstrap's result in words; the verdict follows the interval, not the point estimate."""
+    lines = [f"F1 difference ({name_a} - {name_b}): {check['difference']:+.2f}, 95% interval "
+             f"[{check['low']:+.2f}, {check['high']:+.2f}]; "
+             f"{name_a} better in {check['a_better_share']:.0%} of resamples"]
+    if check["low"] > 0:
+        lines.append(f"verdict: {name_a} is better than {name_b} on this test set")
+    elif check["high"] < 0:
+        lines.append(f"verdict: {name_a} is worse than {name_b} on this test set")
+    else:
+        lines.append("verdict: the difference is within what the test set's size leaves undecided")
+    return "\n".join(lines)

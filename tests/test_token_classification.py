@@ -133,6 +133,19 @@ def test_paired_bootstrap_sees_a_clear_winner_and_a_tie():
     assert sure["difference"] == 1.0 and sure["a_better_share"] == 1.0 and sure["low"] > 0
     tie = tc.paired_bootstrap(gold, gold, gold, samples=200)
     assert tie["difference"] == 0.0 and tie["low"] == tie["high"] == 0.0
+    assert "verdict: A is better than B" in tc.bootstrap_verdict(sure, "A", "B")
+    assert "undecided" in tc.bootstrap_verdict(tie, "A", "B")
+    worse = tc.paired_bootstrap(gold, empty, gold, samples=200)
+    assert "verdict: A is worse than B" in tc.bootstrap_verdict(worse, "A", "B")
+
+
+def test_f1_interval_is_a_point_for_a_perfect_system_and_spreads_for_a_partial_one():
+    gold = [["B-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"], ["B-PER", "I-PER"]] * 5
+    assert tc.f1_interval(gold, gold, samples=200) == (1.0, 1.0)
+    half = [tags if i % 2 else ["O"] * len(tags) for i, tags in enumerate(gold)]     # every other sentence's entity
+    low, high = tc.f1_interval(gold, half, samples=200)
+    observed = tc.entity_scores(gold, half)["f1"]
+    assert low < observed < high and 0 < low and high < 1
 
 
 def test_label_maps_and_settings_follow_the_profile(monkeypatch):
