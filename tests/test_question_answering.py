@@ -166,7 +166,11 @@ def test_squad_loads_in_both_profiles(monkeypatch: pytest.MonkeyPatch, shared_da
     monkeypatch.setenv("BERTCOURSE_PROFILE", "gpu")
     monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(shared_data))
     real = bc.load_dataset("squad")
-    assert (len(real["train"]), len(real["validation"])) == (8582, 1988)
+    # the source has train (38 articles) and validation (10): validation becomes test, and train's last
+    # whole articles (at least a tenth of its questions) become validation
+    assert len(real["train"]) + len(real["validation"]) == 8582 and len(real["test"]) == 1988
+    assert len(real["validation"]) >= 8582 / 10
+    assert not set(real["train"]["title"]) & set(real["validation"]["title"])
     first = real["train"][0]
     with (shared_data / "squad_v1.1_dev" / "train.jsonl").open(encoding="utf-8") as handle:
         assert first["question"] == json.loads(handle.readline())["question"]   # rows keep the file's order
