@@ -73,10 +73,6 @@ MIN_DEMO_WORDS = 4
 PENDING_ELSEWHERE: dict[tuple[str, str], str] = {
     ("notebooks/04_finetuning.ipynb", "i'm dying of laughter at this video"):
         "emotion train: \"i'm dying of laughter at this cat video, i can't breathe\" (83% contained)",
-    ("emotion/validation", "i miss the version of me that used to get excited about things"):
-        "emotion train: 'i miss the version of me that used to paint every weekend' (9 shared words)",
-    ("emotion/test", "long distance is hard but hearing your voice at night makes it all okay"):
-        "emotion train: 'long distance is hard but hearing your voice makes every day better' (8 shared words)",
 }
 
 
