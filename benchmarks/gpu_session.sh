@@ -2,6 +2,7 @@
 # One short GPU session (about 15 minutes of device time), prepared and tested on a CPU first.
 #
 #   benchmarks/gpu_session.sh [--smoke] bench                 # pretraining benchmark: BERT-Base, seq 128, bf16
+#   benchmarks/gpu_session.sh [--smoke] qa                    # question answering on real SQuAD articles (~2 min on an H200)
 #   benchmarks/gpu_session.sh [--smoke] notebooks [PREFIX..]  # gpu profile notebooks (default: 00-09)
 #   benchmarks/gpu_session.sh [--smoke] all                   # machine info, bench, then every notebook
 #
@@ -59,6 +60,12 @@ bench() {
     --json "$OUT/pretraining_speed.json" 2>&1 | tee "$OUT/pretraining_speed.txt"
 }
 
+qa() {  # issue 17's real-data benchmark: MiniLM on 38 SQuAD dev articles, scored on the other 10
+  local sizes=(--epochs 2 --max-length 384 --stride 128)
+  if [[ -n "$smoke" ]]; then sizes=(--max-train 32 --max-eval 16 --max-length 128 --stride 32); fi
+  "$PYTHON" benchmarks/qa_finetune.py --data-dir "$DATA" "${sizes[@]}" 2>&1 | tee "$OUT/qa_finetune.txt"
+}
+
 notebooks() {
   local chosen=("$@")
   [[ ${#chosen[@]} -gt 0 ]] || chosen=(00 01 02 03 04 05 06 07 08 09)
@@ -69,7 +76,8 @@ notebooks() {
 
 case "$part" in
   bench) machine; bench ;;
+  qa) machine; qa ;;
   notebooks) notebooks "$@" ;;
-  all) machine; bench; notebooks "$@" ;;
-  *) echo "usage: $0 [--smoke] bench | notebooks [PREFIX...] | all" >&2; exit 2 ;;
+  all) machine; bench; qa; notebooks "$@" ;;
+  *) echo "usage: $0 [--smoke] bench | qa | notebooks [PREFIX...] | all" >&2; exit 2 ;;
 esac
