@@ -23,6 +23,7 @@ interval of `bertcourse.question_answering`.
 from __future__ import annotations
 
 import copy
+import math
 import statistics
 import tempfile
 import time
@@ -97,8 +98,17 @@ def teacher_logits(teacher: Any, tokenizer: Any, texts: Sequence[str], max_lengt
 def hide_labels(dataset: Any, labelled_fraction: float, seed: int = 0) -> tuple[Any, Any]:
     """Split `dataset` into the few texts whose labels we keep (a stratified `labelled_fraction`,
     so every class is there) and a transfer set whose labels are replaced by `UNLABELLED`: what a
-    team with a teacher, a small labelling budget and plenty of raw text has."""
-    split = dataset.train_test_split(train_size=labelled_fraction, stratify_by_column="label", seed=seed)
+    team with a teacher, a small labelling budget and plenty of raw text has.
+
+    Stratifying needs two texts of every class and room for each class on both sides; a smoke
+    run's cut (a few dozen rows, one of a rare class) has neither, and gets a plain seeded split.
+    The course's data and the real data always stratify."""
+    counts = np.bincount(dataset["label"])
+    present = int((counts > 0).sum())
+    labelled_count = math.floor(labelled_fraction * len(dataset))   # as `train_test_split` counts it
+    stratify = counts[counts > 0].min() >= 2 and min(labelled_count, len(dataset) - labelled_count) >= present
+    split = dataset.train_test_split(train_size=labelled_fraction, stratify_by_column="label" if stratify else None,
+                                     seed=seed)
     labelled, transfer = (part.cast_column("label", Value("int64")) for part in (split["train"], split["test"]))
     return labelled, transfer.map(lambda _: {"label": UNLABELLED})
 

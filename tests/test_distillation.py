@@ -122,6 +122,24 @@ def test_distillation_trainer_moves_student_towards_teacher(teacher: BertForSequ
         kd.train_student(student, tokenizer, arguments, encoded)
 
 
+def test_hide_labels_stratifies_and_survives_a_smoke_sized_cut() -> None:
+    from datasets import ClassLabel, Features, Value
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["a", "b", "c"])})
+    labels = [0] * 60 + [1] * 30 + [2] * 10
+    full = Dataset.from_dict({"text": [f"t{i}" for i in range(100)], "label": labels}, features=features)
+    labelled, transfer = kd.hide_labels(full, 0.1)
+    assert sorted(labelled["label"]) == [0] * 6 + [1] * 3 + [2]          # stratified: every class, in proportion
+    assert len(transfer) == 90 and set(transfer["label"]) == {kd.UNLABELLED}
+    assert set(labelled["text"]).isdisjoint(transfer["text"])
+    assert kd.hide_labels(full, 0.1)[0]["text"] == labelled["text"]        # seeded: the same split every run
+    # a smoke run's cut: the first rows plus one row of a rare class; stratifying is impossible, a plain split is not
+    cut = Dataset.from_dict({"text": [f"t{i}" for i in range(33)], "label": [0, 1] * 16 + [2]}, features=features)
+    labelled, transfer = kd.hide_labels(cut, 0.1)
+    assert len(labelled) == 3 and len(transfer) == 30 and set(transfer["label"]) == {kd.UNLABELLED}
+    assert sorted([*labelled["text"], *transfer["text"]]) == sorted(cut["text"])
+
+
 def test_paired_accuracy_difference_on_hand_made_predictions() -> None:
     labels = [0, 1, 2, 0, 1, 2, 0, 1]
     assert kd.paired_accuracy_difference(labels, labels, labels) == {"difference": 0.0, "low": 0.0, "high": 0.0}
