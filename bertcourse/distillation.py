@@ -16,8 +16,8 @@ The ideas a learner must see (the distillation loss, how the student is cut out 
 what each student learns from) are written out in notebook 07 in `#@save` cells identical to the
 functions here.
 
-Room: a lesson module. It imports `bertcourse.training`, `bertcourse.model_specs` and the bootstrap
-interval of `bertcourse.question_answering`.
+Room: a lesson module. It imports `bertcourse.training`, `bertcourse.model_specs`, the bootstrap
+interval of `bertcourse.question_answering` and the runtime's smoke caps.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from transformers import Trainer, TrainingArguments
 
+from bertcourse.course import smoke
 from bertcourse.model_specs import count_parameters
 from bertcourse.question_answering import bootstrap_interval
 from bertcourse.training import make_trainer, predict_probabilities, scores
@@ -245,7 +246,9 @@ def speed_table(models: dict[str, Any], tokenizer: Any, short_text: str, batch_t
                 repeats: int = 50, baseline: str | None = None) -> pd.DataFrame:
     """One row per model: batch-1 latency (ms, median), batch-32 throughput (texts/s), and the
     speed-up over `baseline` (default: the first model). Models are timed in turn, twice over,
-    keeping each one's better figure, so a burst of load does not favour whichever ran second."""
+    keeping each one's better figure, so a burst of load does not favour whichever ran second.
+    A smoke run times `smoke.cap_steps(repeats)` passes: it proves the cell runs, not the figures."""
+    repeats = smoke.cap_steps(repeats)
     latency = {name: float("inf") for name in models}
     rate = {name: 0.0 for name in models}
     for _ in range(2):

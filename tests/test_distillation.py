@@ -174,3 +174,19 @@ def test_tables_and_plots(teacher: BertForSequenceClassification, tokenizer: Ber
     heights = [[bar.get_height() for bar in ax.patches] for ax in soft.axes]
     assert all(math.isclose(sum(h), 1.0, rel_tol=1e-5) for h in heights)
     assert max(heights[1]) < max(heights[0])  # higher temperature, flatter
+
+
+def test_speed_table_times_fewer_repeats_in_smoke_mode(teacher: BertForSequenceClassification,
+                                                       tokenizer: BertTokenizerFast,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from bertcourse.course import smoke
+
+    repeats_seen: list[int] = []
+    monkeypatch.setattr(kd, "latency_ms", lambda model, tokenizer, text, repeats: repeats_seen.append(repeats) or 1.0)
+    monkeypatch.setattr(kd, "throughput", lambda *args, **kwargs: 100.0)
+    monkeypatch.setenv(smoke.ENV, "1")
+    kd.speed_table({"teacher": teacher}, tokenizer, "i feel happy", ["i feel happy"], repeats=50)
+    assert repeats_seen == [smoke.CAPS.max_steps] * 2
+    monkeypatch.delenv(smoke.ENV)
+    kd.speed_table({"teacher": teacher}, tokenizer, "i feel happy", ["i feel happy"], repeats=50)
+    assert repeats_seen[2:] == [50, 50]
