@@ -1,23 +1,29 @@
 """Knowledge distillation: train a small student to imitate a fine-tuned teacher, and measure the trade.
 
-Born in notebook 07, which distils notebook 04's emotion classifier; `benchmarks/distillation.py`
-runs the same code on the full real data.
+Born in notebook 07, which distils notebook 04's emotion classifier in the setting where distillation
+pays: a few labelled texts plus an unlabelled transfer set that the teacher labels with soft targets;
+`benchmarks/distillation.py` runs the same code on the full real data.
 
-    student = student_from_teacher(teacher, keep_layers=[0, 2, 4])   # DistilBERT-style initialisation
-    trainer = DistillationTrainer(teacher=teacher, temperature=2.0, alpha=0.5, model=student, ...)
-    trainer.train()
+    labelled, transfer = hide_labels(train_split, labelled_fraction=0.1)      # transfer: labels -> UNLABELLED
+    logits = teacher_logits(teacher, tokenizer, [*labelled["text"], *transfer["text"]])   # once, cached
+    sets = training_sets(labelled, transfer, logits)  # labels only / teacher's hard labels / soft targets
+    student = student_from_teacher(pretrained, keep_layers=[0, 2, 4])          # DistilBERT-style initialisation
+    train_student(student, tokenizer, arguments, encoded_soft_targets, distil=True, temperature=2.0, alpha=0.5)
     quality = quality_table({"teacher": teacher, "distilled": student}, tokenizer, texts, labels)
-    speed = speed_table({"teacher": teacher, "distilled": student}, tokenizer, short_text, batch_texts)
+    paired_accuracy_difference(labels, predicted_a, predicted_b)              # with a bootstrap interval
 
-The two ideas a learner must see (the distillation loss and how the student is cut out of the
-teacher) are written out in notebook 07 in `#@save` cells identical to the functions here.
+The ideas a learner must see (the distillation loss, how the student is cut out of a bigger model,
+what each student learns from) are written out in notebook 07 in `#@save` cells identical to the
+functions here.
 
-Room: a lesson module. It imports `bertcourse.training` and `bertcourse.model_specs`.
+Room: a lesson module. It imports `bertcourse.training`, `bertcourse.model_specs`, the bootstrap
+interval of `bertcourse.question_answering` and the runtime's smoke caps.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import statistics
 import tempfile
 import time
@@ -31,11 +37,14 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from datasets import Value, concatenate_datasets
 from matplotlib.figure import Figure
 from torch import Tensor
 from transformers import Trainer, TrainingArguments
 
+from bertcourse.course import smoke
 from bertcourse.model_specs import count_parameters
+from bertcourse.question_answering import bootstrap_interval
 from bertcourse.training import make_trainer, predict_probabilities, scores
 
 # Written out for the learner in notebook 07_distillation's `#@save` cells; tests/test_saved_cells.py
@@ -44,18 +53,21 @@ from bertcourse.training import make_trainer, predict_probabilities, scores
 SAVED_IN_NOTEBOOK = dict.fromkeys((
     "distillation_loss",
     "student_from_teacher",
+    "training_sets",
 ), "07_distillation")
 
 
 def distillation_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,
                       temperature: float = 2.0, alpha: float = 0.5) -> Tensor:
-    """alpha · CE(student, labels) + (1 − alpha) · T² · KL(softmax(teacher/T) ‖ softmax(student/T)).
+    """alpha · CE(student, labels) + (1 − alpha) · T² · KL(softmax(teacher/T) ‖ softmax(student/T)),
+    averaged over the batch.
 
     The KL term teaches the student the teacher's whole distribution ("dark knowledge": which
     wrong classes are nearly right); the T² factor keeps its gradients as large as the CE term's
-    whatever the temperature, because softening by T shrinks them by 1/T².
+    whatever the temperature, because softening by T shrinks them by 1/T². A text labelled -100
+    (PyTorch's "ignore" value: a transfer-set text nobody labelled) adds only its soft term.
     """
-    hard = F.cross_entropy(student_logits, labels)
+    hard = F.cross_entropy(student_logits, labels, ignore_index=-100, reduction="sum") / len(labels)
     soft_teacher = F.softmax(teacher_logits / temperature, dim=-1)
     log_soft_student = F.log_softmax(student_logits / temperature, dim=-1)
     soft = F.kl_div(log_soft_student, soft_teacher, reduction="batchmean")
@@ -72,56 +84,98 @@ def student_from_teacher(teacher: Any, keep_layers: Sequence[int]) -> Any:
     return student
 
 
-def random_student_like(student: Any, seed: int = 0) -> Any:
-    """A model of the same shape as `student` with freshly initialised weights: what the student
-    would be without the teacher's layers to start from."""
-    torch.manual_seed(seed)
-    return type(student)(copy.deepcopy(student.config))
+UNLABELLED = -100  # the label of a transfer-set text: cross-entropy ignores it, the soft term does not
+
+
+def teacher_logits(teacher: Any, tokenizer: Any, texts: Sequence[str], max_length: int = 64) -> np.ndarray:
+    """The teacher's logits for `texts`, one row per text, computed once before training (the teacher
+    is frozen: running it on every batch of every epoch would recompute the same numbers).
+
+    They are the log of its probabilities: a logit vector and its log-softmax differ by a constant,
+    which a softmax at any temperature cannot see."""
+    return np.log(predict_probabilities(teacher, tokenizer, texts, max_length))
+
+
+def hide_labels(dataset: Any, labelled_fraction: float, seed: int = 0) -> tuple[Any, Any]:
+    """Split `dataset` into the few texts whose labels we keep (a stratified `labelled_fraction`,
+    so every class is there) and a transfer set whose labels are replaced by `UNLABELLED`: what a
+    team with a teacher, a small labelling budget and plenty of raw text has.
+
+    Stratifying needs two texts of every class and room for each class on both sides; a smoke
+    run's cut (a few dozen rows, one of a rare class) has neither, and gets a plain seeded split.
+    The course's data and the real data always stratify."""
+    counts = np.bincount(dataset["label"])
+    present = int((counts > 0).sum())
+    labelled_count = math.floor(labelled_fraction * len(dataset))   # as `train_test_split` counts it
+    stratify = counts[counts > 0].min() >= 2 and min(labelled_count, len(dataset) - labelled_count) >= present
+    split = dataset.train_test_split(train_size=labelled_fraction, stratify_by_column="label" if stratify else None,
+                                     seed=seed)
+    labelled, transfer = (part.cast_column("label", Value("int64")) for part in (split["train"], split["test"]))
+    return labelled, transfer.map(lambda _: {"label": UNLABELLED})
+
+
+def training_sets(labelled: Any, transfer: Any, logits: np.ndarray) -> dict[str, Any]:
+    """The three students' training data, each one step from the last. `logits`: the teacher's,
+    for the labelled texts and then the transfer set's.
+
+    - "labels only": the few labelled texts (without a teacher the transfer set has nothing to teach);
+    - "teacher's hard labels": plus the transfer set, each text labelled with the teacher's top class;
+    - "teacher's soft targets": plus the transfer set unlabelled, learnt from the teacher's whole
+      softened distribution (the labelled texts keep their labels and get soft targets too)."""
+    with_logits = concatenate_datasets([labelled, transfer]).add_column("teacher_logits", logits.tolist())
+    top_class = logits.argmax(axis=1)
+    hard = with_logits.map(lambda row, i: {"label": int(top_class[i]) if row["label"] == UNLABELLED else row["label"]},
+                           with_indices=True)
+    return {"labels only": labelled, "teacher's hard labels": hard, "teacher's soft targets": with_logits}
 
 
 class DistillationTrainer(Trainer):
-    """The transformers `Trainer` with its loss replaced by `distillation_loss` against a frozen
-    teacher that sees the same batch. Everything else (batching, schedule, evaluation) is the
-    ordinary Trainer's, so the distilled and the plainly fine-tuned student differ only in the loss."""
+    """The transformers `Trainer` with its loss replaced by `distillation_loss`. Each batch brings the
+    frozen teacher's logits for its texts (a `teacher_logits` column, from `teacher_logits`). Everything
+    else (batching, schedule, optimiser) is the ordinary Trainer's, so a distilled student and one
+    fine-tuned on labels alone differ only in what they learn from."""
 
-    def __init__(self, *args: Any, teacher: Any, temperature: float = 2.0, alpha: float = 0.5,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, temperature: float = 2.0, alpha: float = 0.5, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.teacher = teacher.eval().requires_grad_(False)
+        self.label_names = ["labels", "teacher_logits"]   # targets: kept in each batch, not fed to the model
         self.temperature = temperature
         self.alpha = alpha
 
     def compute_loss(self, model: Any, inputs: dict[str, Tensor], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Tensor | tuple[Tensor, Any]:
-        features = {name: value for name, value in inputs.items() if name != "labels"}
+        features = {name: value for name, value in inputs.items() if name not in self.label_names}
         outputs = model(**features)
-        with torch.no_grad():
-            teacher_logits = self.teacher.to(outputs.logits.device)(**features).logits
-        loss = distillation_loss(outputs.logits, teacher_logits, inputs["labels"], self.temperature, self.alpha)
+        loss = distillation_loss(outputs.logits, inputs["teacher_logits"].to(outputs.logits.dtype), inputs["labels"],
+                                 self.temperature, self.alpha)
         return (loss, outputs) if return_outputs else loss
 
 
-def make_distillation_trainer(student: Any, teacher: Any, tokenizer: Any, arguments: TrainingArguments,
-                              train_dataset: Any, eval_dataset: Any = None, temperature: float = 2.0,
-                              alpha: float = 0.5) -> DistillationTrainer:
-    """`training.make_trainer` with the distillation loss: same dynamic padding and metrics, so a
-    distilled and a plainly fine-tuned student are trained alike."""
-    return make_trainer(student, tokenizer, arguments, train_dataset, eval_dataset, trainer_class=DistillationTrainer,
-                        teacher=teacher, temperature=temperature, alpha=alpha)
-
-
 def train_student(student: Any, tokenizer: Any, arguments: TrainingArguments, train_dataset: Any,
-                  eval_dataset: Any = None, teacher: Any = None, temperature: float = 2.0,
-                  alpha: float = 0.5) -> Trainer:
-    """Fine-tune `student` in place, on the labels alone (`teacher=None`: plain cross-entropy, the
-    baseline) or distilled from `teacher`; returns the trainer (its `evaluate()` scores the student)."""
-    if teacher is None:
-        trainer = make_trainer(student, tokenizer, arguments, train_dataset, eval_dataset)
+                  distil: bool = False, temperature: float = 2.0, alpha: float = 0.5) -> Trainer:
+    """Fine-tune `student` in place: on the labels alone (`distil=False`, plain cross-entropy: the
+    baseline; every text needs a label) or with `distillation_loss` against the dataset's
+    `teacher_logits` column. Both go through `training.make_trainer`, so they are padded, batched
+    and scheduled alike. Returns the trainer."""
+    if distil:
+        trainer = make_trainer(student, tokenizer, arguments, train_dataset, trainer_class=DistillationTrainer,
+                               temperature=temperature, alpha=alpha)
     else:
-        trainer = make_distillation_trainer(student, teacher, tokenizer, arguments, train_dataset, eval_dataset,
-                                            temperature, alpha)
+        if UNLABELLED in set(train_dataset["label"]):
+            raise ValueError("plain fine-tuning needs a label for every text; a transfer set needs distil=True")
+        trainer = make_trainer(student, tokenizer, arguments, train_dataset)
     trainer.train()
     return trainer
+
+
+def paired_accuracy_difference(labels: Sequence[int], predicted_a: Sequence[int], predicted_b: Sequence[int],
+                               samples: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Accuracy of A minus accuracy of B on the same test texts, with a paired bootstrap 95% interval:
+    the per-text differences (+1, 0 or -1) are resampled, so texts both models find easy or hard
+    do not widen the interval. An interval that contains 0: this test set cannot tell them apart."""
+    labels = np.asarray(labels)
+    differences = (np.asarray(predicted_a) == labels).astype(float) - (np.asarray(predicted_b) == labels)
+    low, high = bootstrap_interval(differences, samples, seed)
+    return {"difference": float(differences.mean()), "low": low, "high": high}
 
 
 def quantize_int8(model: Any) -> Any:
@@ -192,7 +246,9 @@ def speed_table(models: dict[str, Any], tokenizer: Any, short_text: str, batch_t
                 repeats: int = 50, baseline: str | None = None) -> pd.DataFrame:
     """One row per model: batch-1 latency (ms, median), batch-32 throughput (texts/s), and the
     speed-up over `baseline` (default: the first model). Models are timed in turn, twice over,
-    keeping each one's better figure, so a burst of load does not favour whichever ran second."""
+    keeping each one's better figure, so a burst of load does not favour whichever ran second.
+    A smoke run times `smoke.cap_steps(repeats)` passes: it proves the cell runs, not the figures."""
+    repeats = smoke.cap_steps(repeats)
     latency = {name: float("inf") for name in models}
     rate = {name: 0.0 for name in models}
     for _ in range(2):

@@ -5,6 +5,7 @@ Built on a tiny random BERT so the tests take seconds; no timing assertions (fig
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -54,6 +55,19 @@ def test_loss_soft_term_is_scaled_kl() -> None:
     assert kd.distillation_loss(teacher, teacher, labels, t, alpha=0.0).abs() < 1e-6
 
 
+def test_unlabelled_texts_add_only_their_soft_term() -> None:
+    student, teacher = torch.randn(2, 4, 3).unbind(0)
+    labels = torch.tensor([2, kd.UNLABELLED, 0, kd.UNLABELLED])
+    t, alpha = 2.0, 0.3
+    per_text = [(1 - alpha) * t**2 * F.kl_div(F.log_softmax(student[i] / t, -1), F.softmax(teacher[i] / t, -1),
+                                              reduction="sum")
+                + (alpha * F.cross_entropy(student[i:i + 1], labels[i:i + 1]) if labels[i] >= 0 else 0.0)
+                for i in range(4)]
+    assert torch.allclose(kd.distillation_loss(student, teacher, labels, t, alpha), torch.stack(per_text).mean(), atol=1e-6)
+    unlabelled = torch.full((4,), kd.UNLABELLED)
+    assert torch.isfinite(kd.distillation_loss(student, teacher, unlabelled, t, alpha))
+
+
 def test_student_keeps_chosen_layers_and_leaves_teacher_alone(teacher: BertForSequenceClassification) -> None:
     student = kd.student_from_teacher(teacher, [1, 3])
     assert student.config.num_hidden_layers == 2 and teacher.config.num_hidden_layers == 4
@@ -70,19 +84,27 @@ def test_student_keeps_chosen_layers_and_leaves_teacher_alone(teacher: BertForSe
     assert kd.size_on_disk_mb(student) < kd.size_on_disk_mb(teacher)
 
 
-def test_random_student_same_shape_new_weights(teacher: BertForSequenceClassification) -> None:
-    student = kd.student_from_teacher(teacher, [0, 2])
-    fresh = kd.random_student_like(student)
-    assert count_parameters(fresh) == count_parameters(student)
-    assert not torch.equal(fresh.bert.embeddings.word_embeddings.weight, student.bert.embeddings.word_embeddings.weight)
+def test_teacher_logits_give_the_teacher_soft_targets(teacher: BertForSequenceClassification,
+                                                       tokenizer: BertTokenizerFast) -> None:
+    texts = ["i feel happy", "so very sad", "angry"]
+    logits = torch.from_numpy(kd.teacher_logits(teacher, tokenizer, texts, max_length=16))
+    with torch.no_grad():
+        direct = teacher(**tokenizer(texts, padding=True, return_tensors="pt")).logits
+    for t in (1.0, 4.0):
+        assert torch.allclose(torch.softmax(logits / t, -1), torch.softmax(direct / t, -1), atol=1e-5)
 
 
 def test_distillation_trainer_moves_student_towards_teacher(teacher: BertForSequenceClassification,
                                                             tokenizer: BertTokenizerFast, tmp_path) -> None:  # noqa: ANN001
     texts = ["i feel happy", "i feel so sad", "i feel very angry", "so happy", "very sad", "angry"] * 4
-    data = Dataset.from_dict({"text": texts, "label": [0, 1, 2, 0, 1, 2] * 4})
-    encoded = tokenize_for_classification(data, tokenizer, max_length=16)
-    student = kd.random_student_like(kd.student_from_teacher(teacher, [0]))
+    logits = kd.teacher_logits(teacher, tokenizer, texts, max_length=16)
+    transfer = Dataset.from_dict({"text": texts, "label": [kd.UNLABELLED] * len(texts),   # no labels at all
+                                  "teacher_logits": logits.tolist()})
+    encoded = tokenize_for_classification(transfer, tokenizer, max_length=16)
+    config = copy.deepcopy(teacher.config)
+    config.num_hidden_layers = 1
+    torch.manual_seed(1)
+    student = BertForSequenceClassification(config)   # random weights: far from the teacher to begin with
     inputs = tokenizer(texts, padding=True, return_tensors="pt")
 
     def gap() -> float:
@@ -91,13 +113,41 @@ def test_distillation_trainer_moves_student_towards_teacher(teacher: BertForSequ
                                   reduction="batchmean"))
 
     before = gap()
-    settings = default_settings()
-    arguments = training_arguments(settings, tmp_path, num_train_epochs=15, learning_rate=1e-2, eval_strategy="no",
-                                   per_device_train_batch_size=8, warmup_steps=0, disable_tqdm=True)
-    trainer = kd.train_student(student, tokenizer, arguments, encoded, teacher=teacher, alpha=0.0)
+    arguments = training_arguments(default_settings(), tmp_path, num_train_epochs=15, learning_rate=1e-2,
+                                   eval_strategy="no", per_device_train_batch_size=8, warmup_steps=0, disable_tqdm=True)
+    trainer = kd.train_student(student, tokenizer, arguments, encoded, distil=True, temperature=1.0)
     assert isinstance(trainer, kd.DistillationTrainer)
     assert gap() < before / 2
-    assert not any(p.requires_grad for p in teacher.parameters())
+    with pytest.raises(ValueError, match="distil=True"):
+        kd.train_student(student, tokenizer, arguments, encoded)
+
+
+def test_hide_labels_stratifies_and_survives_a_smoke_sized_cut() -> None:
+    from datasets import ClassLabel, Features, Value
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["a", "b", "c"])})
+    labels = [0] * 60 + [1] * 30 + [2] * 10
+    full = Dataset.from_dict({"text": [f"t{i}" for i in range(100)], "label": labels}, features=features)
+    labelled, transfer = kd.hide_labels(full, 0.1)
+    assert sorted(labelled["label"]) == [0] * 6 + [1] * 3 + [2]          # stratified: every class, in proportion
+    assert len(transfer) == 90 and set(transfer["label"]) == {kd.UNLABELLED}
+    assert set(labelled["text"]).isdisjoint(transfer["text"])
+    assert kd.hide_labels(full, 0.1)[0]["text"] == labelled["text"]        # seeded: the same split every run
+    # a smoke run's cut: the first rows plus one row of a rare class; stratifying is impossible, a plain split is not
+    cut = Dataset.from_dict({"text": [f"t{i}" for i in range(33)], "label": [0, 1] * 16 + [2]}, features=features)
+    labelled, transfer = kd.hide_labels(cut, 0.1)
+    assert len(labelled) == 3 and len(transfer) == 30 and set(transfer["label"]) == {kd.UNLABELLED}
+    assert sorted([*labelled["text"], *transfer["text"]]) == sorted(cut["text"])
+
+
+def test_paired_accuracy_difference_on_hand_made_predictions() -> None:
+    labels = [0, 1, 2, 0, 1, 2, 0, 1]
+    assert kd.paired_accuracy_difference(labels, labels, labels) == {"difference": 0.0, "low": 0.0, "high": 0.0}
+    wrong = [(label + 1) % 3 for label in labels]
+    assert kd.paired_accuracy_difference(labels, labels, wrong) == {"difference": 1.0, "low": 1.0, "high": 1.0}
+    half = labels[:4] + wrong[4:]                  # right on the first four texts only
+    result = kd.paired_accuracy_difference(labels, half, wrong)
+    assert result["difference"] == 0.5 and 0.0 < result["low"] < 0.5 < result["high"] < 1.0
 
 
 def test_quantized_copy_is_smaller_and_agrees(teacher: BertForSequenceClassification) -> None:
@@ -124,3 +174,19 @@ def test_tables_and_plots(teacher: BertForSequenceClassification, tokenizer: Ber
     heights = [[bar.get_height() for bar in ax.patches] for ax in soft.axes]
     assert all(math.isclose(sum(h), 1.0, rel_tol=1e-5) for h in heights)
     assert max(heights[1]) < max(heights[0])  # higher temperature, flatter
+
+
+def test_speed_table_times_fewer_repeats_in_smoke_mode(teacher: BertForSequenceClassification,
+                                                       tokenizer: BertTokenizerFast,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from bertcourse.course import smoke
+
+    repeats_seen: list[int] = []
+    monkeypatch.setattr(kd, "latency_ms", lambda model, tokenizer, text, repeats: repeats_seen.append(repeats) or 1.0)
+    monkeypatch.setattr(kd, "throughput", lambda *args, **kwargs: 100.0)
+    monkeypatch.setenv(smoke.ENV, "1")
+    kd.speed_table({"teacher": teacher}, tokenizer, "i feel happy", ["i feel happy"], repeats=50)
+    assert repeats_seen == [smoke.CAPS.max_steps] * 2
+    monkeypatch.delenv(smoke.ENV)
+    kd.speed_table({"teacher": teacher}, tokenizer, "i feel happy", ["i feel happy"], repeats=50)
+    assert repeats_seen[2:] == [50, 50]

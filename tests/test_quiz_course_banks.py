@@ -146,6 +146,10 @@ ANSWERS: dict[str, dict[str, object]] = {
         "smaller_on_disk": {"Keeping fewer encoder layers", "Dynamic int8 quantization of the linear layers"},
         "embeddings_share": "The word-embedding table (vocabulary × hidden size) is kept whole and is about half of "
                             "MiniLM's parameters",
+        "cut_from_pretrained": "A cut of the fine-tuned teacher would carry in its weights what the teacher learnt from "
+                               "all the training labels, so the few-label students would not really have few labels",
+        "transfer_gain_source": "Learning from the teacher on the unlabelled tweets helps, but this test set cannot say "
+                                "that soft targets beat the teacher's top-class labels",
     },
     "08_question_answering": {
         "span_head_params": 770,

@@ -213,7 +213,7 @@ def _weight(values: list[list[float]]) -> dict[str, Any]:
 
 INT8 = Exercise(
     id="07_quantize_int8",
-    anchor="int8_quality = kd.quality_table(",
+    anchor='distilled = students["distilled student"]\nquantized = kd.quantize_int8(distilled)',
     intro=INT8_INTRO,
     stub=INT8_STUB,
     after=INT8_AFTER,
