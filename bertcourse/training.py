@@ -159,7 +159,7 @@ def make_trainer(model: Any, tokenizer: Any, arguments: TrainingArguments, train
     """A sequence-classification Trainer: the model, its arguments, the two splits, a collator
     that pads each batch to its own longest text (dynamic padding), and the metrics computed at
     each evaluation. `trainer_class` and `trainer_kwargs` let a lesson change the loss (lesson 07's
-    distillation Trainer, lesson 04's class weights via `compute_loss_func`) with the same wiring."""
+    distillation Trainer, a class-weighted loss via `compute_loss_func`) with the same wiring."""
     return trainer_class(
         model=model,                                       # encoder + classification head, trained together
         args=arguments,                                    # the TrainingArguments above
