@@ -1,6 +1,8 @@
-"""The training machinery lessons 04-07 share: recipes, Trainer arguments, precision, inference.
+"""The training machinery lessons 04-07 share: recipes, Trainer arguments, precision, inference,
+scores with bootstrap intervals.
 
-Born in notebook 04 (the `Trainer` arguments a learner tunes are written out there, `#@save`),
+Born in notebook 04 (the `Trainer` arguments a learner tunes and the `Trainer` construction are
+written out there, `#@save`),
 then used unchanged by 05 (NER), 06 (continued MLM pretraining) and 07 (distillation), so that a
 decision such as "bf16 only on a GPU that supports it" or "pad each batch to its own longest
 text" is made once, here, and not in every lesson.
@@ -9,6 +11,7 @@ text" is made once, here, and not in every lesson.
     print(settings.describe())
     trainer = make_trainer(model, tokenizer, training_arguments(settings, out_dir), train, validation)
     probabilities = predict_probabilities(model, tokenizer, texts, settings.max_length)
+    bootstrap_scores(test_labels, predicted, reference=other_predicted)   # paired 95% intervals
 
 Room: a lesson module (shared by lessons 04-07). It imports third-party libraries only.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import DataCollatorWithPadding, EvalPrediction, Trainer, TrainingArguments
@@ -29,7 +33,7 @@ from transformers import DataCollatorWithPadding, EvalPrediction, Trainer, Train
 # checks both ways (each name has its cell, each cell's definition is listed here), and
 # `bertcourse dev sync-saved` rewrites the cells from this module.
 SAVED_IN_NOTEBOOK = dict.fromkeys((
-    "training_arguments",
+    "training_arguments", "classification_metrics", "make_trainer",
 ), "04_finetuning")
 
 
@@ -96,6 +100,55 @@ def scores(labels: Sequence[int], predicted: Sequence[int]) -> dict[str, float]:
             "macro_f1": float(f1_score(labels, predicted, average="macro"))}
 
 
+def _resampled_scores(labels: np.ndarray, predicted: np.ndarray, draws: np.ndarray) -> dict[str, np.ndarray]:
+    """`scores` on every resample at once: `draws` is (resamples, texts) of indices into the test set.
+    Macro-F1 averages over the classes that occur in the resample's labels or predictions, as
+    scikit-learn does."""
+    truth, guess = labels[draws], predicted[draws]
+    classes = np.union1d(labels, predicted)
+    hits = np.stack([((truth == c) & (guess == c)).sum(axis=1) for c in classes], axis=1)
+    support = np.stack([(truth == c).sum(axis=1) + (guess == c).sum(axis=1) for c in classes], axis=1)
+    f1 = 2 * hits / np.maximum(support, 1)
+    return {"accuracy": (truth == guess).mean(axis=1),
+            "macro_f1": f1.sum(axis=1) / np.maximum((support > 0).sum(axis=1), 1)}
+
+
+def bootstrap_scores(labels: Sequence[int], predicted: Sequence[int], reference: Sequence[int] | None = None,
+                     resamples: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:
+    """How much a score on a small test set could move: resample the test texts with replacement
+    and recompute accuracy and macro-F1 each time; the middle 95% of the resampled scores is the
+    interval. With `reference` (another system's predictions on the same texts) the interval is
+    that of the difference predicted - reference, both scored on the same resamples (a paired
+    bootstrap): an interval that contains 0 means this test set cannot tell the two apart.
+
+    Returns {metric: {"value", "low", "high"}}, value being the score (or the difference) on the
+    test set itself."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    draws = np.random.default_rng(seed).integers(0, len(labels), (resamples, len(labels)))
+    everything = np.arange(len(labels))[None]
+    observed, resampled = _resampled_scores(labels, predicted, everything), _resampled_scores(labels, predicted, draws)
+    if reference is not None:
+        reference = np.asarray(reference)
+        baseline = _resampled_scores(labels, reference, everything)
+        observed = {metric: observed[metric] - baseline[metric] for metric in observed}
+        baseline = _resampled_scores(labels, reference, draws)
+        resampled = {metric: resampled[metric] - baseline[metric] for metric in resampled}
+    result = {}
+    for metric, values in resampled.items():
+        low, high = np.percentile(values, [2.5, 97.5])
+        result[metric] = {"value": float(observed[metric][0]), "low": float(low), "high": float(high)}
+    return result
+
+
+def interval_table(results: dict[str, dict[str, dict[str, float]]]) -> pd.DataFrame:
+    """`bootstrap_scores` results as one row per system (or comparison): each metric's value with
+    its 95% interval next to it, to two decimals."""
+    return pd.DataFrame({name: {column: cell for metric, value in result.items()
+                                for column, cell in ((metric, round(value["value"], 2)),
+                                                     (f"{metric} 95% interval", f"[{value['low']:.2f}, {value['high']:.2f}]"))}
+                         for name, result in results.items()}).T
+
+
 def classification_metrics(prediction: EvalPrediction) -> dict[str, float]:
     """`scores` from the logits the Trainer collects at each evaluation."""
     return scores(prediction.label_ids, np.asarray(prediction.predictions).argmax(axis=-1))
@@ -103,11 +156,20 @@ def classification_metrics(prediction: EvalPrediction) -> dict[str, float]:
 
 def make_trainer(model: Any, tokenizer: Any, arguments: TrainingArguments, train_dataset: Any,
                  eval_dataset: Any = None, trainer_class: type[Trainer] = Trainer, **trainer_kwargs: Any) -> Trainer:
-    """A sequence-classification Trainer that pads each batch to its own longest text (dynamic
-    padding). `trainer_class` lets lesson 07 swap in its distillation Trainer with the same wiring."""
-    return trainer_class(model=model, args=arguments, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                         data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
-                         compute_metrics=classification_metrics, **trainer_kwargs)
+    """A sequence-classification Trainer: the model, its arguments, the two splits, a collator
+    that pads each batch to its own longest text (dynamic padding), and the metrics computed at
+    each evaluation. `trainer_class` and `trainer_kwargs` let a lesson change the loss (lesson 07's
+    distillation Trainer, a class-weighted loss via `compute_loss_func`) with the same wiring."""
+    return trainer_class(
+        model=model,                                       # encoder + classification head, trained together
+        args=arguments,                                    # the TrainingArguments above
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,                         # scored after each epoch (eval_strategy)
+        data_collator=DataCollatorWithPadding(tokenizer),  # pads each batch to its own longest text
+        processing_class=tokenizer,                        # saved next to the model by save_model
+        compute_metrics=classification_metrics,            # logits -> accuracy and macro-F1
+        **trainer_kwargs,
+    )
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

@@ -70,10 +70,7 @@ MIN_DEMO_WORDS = 4
 
 # TEMPORARY: offenders in files other helpers own and are editing (issue 14). Keyed by (where, offending
 # text); the value says which training sentence it matches. Remove an entry when its fix is merged.
-PENDING_ELSEWHERE: dict[tuple[str, str], str] = {
-    ("notebooks/04_finetuning.ipynb", "i'm dying of laughter at this video"):
-        "emotion train: \"i'm dying of laughter at this cat video, i can't breathe\" (83% contained)",
-}
+PENDING_ELSEWHERE: dict[tuple[str, str], str] = {}
 
 
 def normalise(text: str) -> list[str]:
