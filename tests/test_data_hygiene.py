@@ -37,9 +37,6 @@ texts are near duplicates when
   independently: over all the course's held-out splits this rule fired only on sentences built from another
   one, and on one shared list of disease names, which was reworded.
 Jaccard alone (the issue's suggestion) misses the last two kinds, which are how the known leaks looked.
-
-A temporary allow-list (`PENDING_ELSEWHERE`) names offenders in files that other work is changing right now;
-every entry must still match (a stale entry fails), so the list empties as those fixes land.
 """
 
 from __future__ import annotations
@@ -67,11 +64,6 @@ CONTAINED_LIMIT = 0.8
 MIN_CONTAINED = 5
 HOLE = "hole0"    # what an f-string's {...} becomes (normalised)
 MIN_DEMO_WORDS = 4
-
-# TEMPORARY: offenders in files other helpers own and are editing (issue 14). Keyed by (where, offending
-# text); the value says which training sentence it matches. Remove an entry when its fix is merged.
-PENDING_ELSEWHERE: dict[tuple[str, str], str] = {}
-
 
 def normalise(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
@@ -241,15 +233,9 @@ def _offenders(where: str, texts: list[str], training_set: str) -> list[Offender
     return [Offender(where, text, *match, training_set) for text in texts if (match := training.match(text))]
 
 
-def _check(offenders: list[Offender], scope: set[str]) -> None:
-    """Fail naming every offender not on the allow-list, and every allow-list entry in `scope` that no
-    longer matches (stale)."""
-    found = {(offender.where, offender.text) for offender in offenders}
-    new = [offender for offender in offenders if (offender.where, offender.text) not in PENDING_ELSEWHERE]
-    stale = [key for key in PENDING_ELSEWHERE if key[0] in scope and key not in found]
-    message = "\n".join([f"{len(new)} near duplicate(s) of training text:", *map(str, new)]
-                        + [f"stale allow-list entry (fixed? remove it): {key}" for key in stale])
-    assert not new and not stale, message
+def _check(offenders: list[Offender]) -> None:
+    """Fail naming every offender, with the training sentence it matches."""
+    assert not offenders, "\n".join([f"{len(offenders)} near duplicate(s) of training text:", *map(str, offenders)])
 
 
 def test_near_duplicate_measure() -> None:
@@ -276,17 +262,17 @@ def test_the_extraction_finds_demo_sentences_and_quiz_examples() -> None:
 
 def test_held_out_splits_are_not_copies_of_training_text() -> None:
     offenders = [o for name, (read, lesson) in HELD_OUT.items() for o in _offenders(name, read(), lesson)]
-    _check(offenders, set(HELD_OUT))
+    _check(offenders)
 
 
 def test_notebook_demo_sentences_are_new_to_the_lesson() -> None:
     offenders = [o for lesson in LESSONS
                  for o in _offenders(f"notebooks/{lesson}.ipynb",
                                      notebook_demo_sentences(NOTEBOOKS / f"{lesson}.ipynb"), LESSON_TRAINING[lesson])]
-    _check(offenders, {f"notebooks/{lesson}.ipynb" for lesson in LESSONS})
+    _check(offenders)
 
 
 def test_quiz_examples_are_new_to_the_lesson() -> None:
     offenders = [o for lesson in LESSONS
                  for o in _offenders(f"quiz {lesson}", quiz_examples(lesson), LESSON_TRAINING[lesson])]
-    _check(offenders, {f"quiz {lesson}" for lesson in LESSONS})
+    _check(offenders)
