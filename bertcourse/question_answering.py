@@ -254,16 +254,6 @@ def squad_scores(predictions: Sequence[str], gold_answers: Sequence[Sequence[str
     return {"exact_match": 100 * float(scores["em"].mean()), "f1": 100 * float(scores["f1"].mean())}
 
 
-def bootstrap_interval(values: Sequence[float], samples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% interval of the mean of per-question `values` (or of per-question differences between
-    two systems, which pairs them): resample the questions with replacement `samples` times."""
-    values = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (samples, len(values)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
-
-
 _WORD = re.compile(r"\w+(?:[-'.,]\w+)*")
 _STOP_WORDS = frozenset("""a an the of in on at to for from by with and or but is are was were be been being do does
 did has have had what which who whom whose when where why how many much long did does that this these those it its
