@@ -89,7 +89,7 @@ def test_export_and_import_round_trip_between_two_course_homes(exported: Path, t
     assert record["training_minutes"] == pytest.approx(125 / 60, abs=0.01) and record["device"].startswith("CPU")
     assert [row["name"] for row in record["metrics"]] == ["MLM loss", "MLM accuracy at [MASK]"]
     assert entry["files"]["config.json"]["sha256"] == hashlib.sha256((instructor / "config.json").read_bytes()).hexdigest()
-    assert handoffs.PROVENANCE not in entry["files"]  # travels in the manifest, rewritten on import
+    assert set(entry["files"]) == {path.name for path in instructor.iterdir()}  # the record lies beside, not in it
 
     learner = tmp_path / "learner"
     monkeypatch.setenv("BERTCOURSE_HOME", str(learner))
@@ -98,10 +98,11 @@ def test_export_and_import_round_trip_between_two_course_homes(exported: Path, t
     out = capsys.readouterr().out
     imported = learner / "artifacts" / "03_pretrained"
     assert "03_pretrained" in out and "imported: CPU session of" in out
-    assert {path.name for path in imported.iterdir()} == {*entry["files"], handoffs.PROVENANCE}
+    assert {path.name for path in imported.iterdir()} == set(entry["files"])
     for name in entry["files"]:
         assert (imported / name).read_bytes() == (instructor / name).read_bytes()
-    assert [path.name for path in (learner / "artifacts").iterdir()] == ["03_pretrained"]  # no staging left
+    assert sorted(path.name for path in (learner / "artifacts").iterdir()) == ["03_pretrained",
+                                                                                "03_pretrained.provenance.json"]
     assert handoffs.read(imported).imported["archive"] == "class.tar"
 
     assert run("list") == 0
@@ -142,7 +143,7 @@ def test_provenance_records_metrics_reported_after_the_save_and_an_old_handoff_i
     report_metric("entity F1", 0.5, quiet=True)
     assert [row["name"] for row in handoffs.read(folder).metrics] == ["entity F1"]
 
-    (folder / handoffs.PROVENANCE).unlink()
+    handoffs.record_file(folder).unlink()
     assert run("list") == 0
     assert f"03_pretrained          {handoffs.UNKNOWN}" in capsys.readouterr().out
     assert run("export", "--out", str(tmp_path / "old.tar")) == 0
@@ -162,7 +163,7 @@ def test_a_lesson_saving_over_an_imported_handoff_keeps_it_aside(exported: Path,
     capsys.readouterr()
     folder = lesson_saves(learner, monkeypatch, seed=1)
     said = capsys.readouterr().out
-    kept = [path for path in (learner / "artifacts").iterdir() if path.name.startswith("03_pretrained.imported-")]
+    kept = [path for path in (learner / "artifacts").iterdir() if path.is_dir() and path.name.startswith("03_pretrained.imported-")]
     assert len(kept) == 1 and str(kept[0]) in said
     assert handoffs.read(kept[0]).imported is not None and handoffs.read(folder).imported is None
     assert (kept[0] / "model.safetensors").read_bytes() != (folder / "model.safetensors").read_bytes()
@@ -181,11 +182,11 @@ def test_replace_keeps_the_learners_own_model_aside(exported: Path, tmp_path: Pa
 
     assert run("import", str(exported), "--replace") == 0
     out = capsys.readouterr().out
-    kept = [path for path in (learner / "artifacts").iterdir() if path.name.startswith("03_pretrained.before-import-")]
+    kept = [path for path in (learner / "artifacts").iterdir() if path.is_dir() and path.name.startswith("03_pretrained.before-import-")]
     assert len(kept) == 1 and f"kept in {kept[0]}" in out
     kept_files = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in kept[0].iterdir()}
     assert kept_files == {key.split("/")[-1]: sha for key, sha in before.items() if key.startswith("artifacts/03_pretrained/")}
-    assert handoffs.read(own).imported is not None
+    assert handoffs.read(own).imported is not None and handoffs.read(kept[0]).imported is None  # records moved too
     assert run("list") == 0
     assert f"kept aside: {kept[0].name}  your run of" in capsys.readouterr().out
 

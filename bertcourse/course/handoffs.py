@@ -10,9 +10,12 @@ tell which model a lesson continues from, and how it was made. So, at save time:
 - `training_finished` (from lesson 03's loop) notes the steps and minutes of a training run;
 - `metric_reported` (from `report_metric`) notes every metric the notebook reports;
 - `saving` (from `paths.artifacts_dir`, which every lesson calls to get the folder it saves a
-  hand-off into) writes `handoff-provenance.json` with all of that, plus the profile, the device,
-  the course version and commit; metrics reported later in the same notebook are added to it
-  (lesson 06 reports its F1 after saving its model).
+  hand-off into) writes `<folder>.provenance.json` beside the folder with all of that, plus the
+  profile, the device, the course version and commit; metrics reported later in the same notebook
+  are added to it (lesson 06 reports its F1 after saving its model).
+
+The record lies beside the folder, not in it: lessons 03, 04 and 06 print the files they saved, and
+those committed outputs must not change. `move` takes both along.
 
 A hand-off saved before the course recorded provenance has no file: it is "your run", details unknown.
 An imported one carries the exporter's record plus `imported` (when, from which file). Only imported
@@ -25,6 +28,7 @@ device is read only when torch is already loaded (a notebook that saves a model 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -38,7 +42,7 @@ from typing import Any
 
 from bertcourse.course.paths import REPO_DIR
 
-PROVENANCE = "handoff-provenance.json"
+SUFFIX = ".provenance.json"
 FORMAT = 1
 
 
@@ -117,10 +121,24 @@ def _metric_text(row: dict[str, Any]) -> str:
 UNKNOWN = "your run (details unknown: saved before the course recorded where hand-offs come from)"
 
 
+def record_file(folder: Path) -> Path:
+    """Where the provenance of the hand-off in `folder` is kept: `<folder>.provenance.json` beside it."""
+    folder = Path(folder)
+    return folder.with_name(folder.name + SUFFIX)
+
+
+def move(folder: Path, target: Path) -> None:
+    """Rename a hand-off folder, and its record with it (the record first: a crash in between leaves
+    a record without a folder, which nothing reads, never a folder described by another's record)."""
+    if record_file(folder).exists():
+        os.replace(record_file(folder), record_file(target))
+    Path(folder).rename(target)
+
+
 def read(folder: Path) -> Provenance | None:
     """The provenance saved in a hand-off folder, or None (none saved, or unreadable)."""
     try:
-        return Provenance.from_json(json.loads((Path(folder) / PROVENANCE).read_text(encoding="utf-8")))
+        return Provenance.from_json(json.loads(record_file(folder).read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return None
 
@@ -142,8 +160,8 @@ def imported(name: str) -> Provenance | None:
 
 def write(folder: Path, record: Provenance) -> None:
     """Save `record` in `folder`, atomically (several processes of one run may save at once)."""
-    target = Path(folder) / PROVENANCE
-    temporary = target.with_name(f".{PROVENANCE}.{os.getpid()}.tmp")
+    target = record_file(folder)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(asdict(record), indent=1) + "\n", encoding="utf-8")
     os.replace(temporary, target)
 
@@ -194,7 +212,7 @@ def saving(name: str, folder: Path, made_by: str) -> None:
     previous = read(folder)
     if previous is not None and previous.imported is not None and any(Path(folder).iterdir()):
         kept = aside_path(folder, "imported")
-        Path(folder).rename(kept)
+        move(folder, kept)
         Path(folder).mkdir()
         print(f"(the imported {name} is kept in {kept}; this run saves your own. "
               f"`bertcourse handoffs import` with --replace brings an imported one back)")
@@ -270,8 +288,9 @@ def compatible(version: str, ours: str | None = None) -> bool:
     return version.split(".")[:2] == ours.split(".")[:2]
 
 
+@functools.cache
 def _commit() -> str | None:
-    """The course's git commit, when it runs from a clone with git installed."""
+    """The course's git commit, when it runs from a clone with git installed (asked once a process)."""
     try:
         done = subprocess.run(["git", "-C", str(REPO_DIR), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=5, check=False)
@@ -287,7 +306,7 @@ def aside_path(folder: Path, why: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     candidate = folder.with_name(f"{folder.name}.{why}-{stamp}")
     number = 1
-    while candidate.exists():
+    while candidate.exists() or record_file(candidate).exists():
         number += 1
         candidate = folder.with_name(f"{folder.name}.{why}-{stamp}-{number}")
     return candidate

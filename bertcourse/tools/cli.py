@@ -20,8 +20,8 @@ COMMAND_MODULES = ("bertcourse.tools.doctor", "bertcourse.quiz.cli", "bertcourse
                    "bertcourse.tools.dev")
 
 
-EPILOG = ("Learners: doctor, progress export, handoffs import / list. Instructors: progress report, prefetch, run, "
-          "pretrain, handoffs export. "
+EPILOG = ("Learners: doctor, progress export, handoffs. Instructors: progress report, prefetch, run, pretrain, "
+          "handoffs. "
           "Course authors: notebooks and dev, which rewrite the course's own files. "
           "`bertcourse COMMAND --help` describes one command.")
 

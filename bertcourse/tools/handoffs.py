@@ -63,8 +63,7 @@ _STAGING = ".importing-"
 
 def _loadable(name: str) -> bool:
     """A file a hand-off is loaded from: config, weights, tokenizer, summaries (top level, no hidden files)."""
-    return ("/" not in name and not name.startswith(".") and name.endswith(_LOADABLE)
-            and name != handoffs.PROVENANCE)
+    return "/" not in name and not name.startswith(".") and name.endswith(_LOADABLE)
 
 
 def _artifacts(home: str | None) -> Path:
@@ -364,16 +363,17 @@ def import_archive(archive: Path, replace_existing: bool = False, home: str | No
             kept = ""
             if _occupied(target):
                 aside = handoffs.aside_path(target, "before-import")
-                target.rename(aside)
+                handoffs.move(target, aside)
                 kept = f" (what was there is kept in {aside})"
             elif target.is_dir():
                 target.rmdir()  # the empty folder a lesson created before saving nothing
-            stagings[name].rename(target)
+            handoffs.move(stagings[name], target)
             lines.append(f"{name:22s} imported{kept}: {handoffs.describe(target)}")
     finally:
         for staging in stagings.values():
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
+            handoffs.record_file(staging).unlink(missing_ok=True)
     print(f"Imported from {archive} into {artifacts}:")
     for line in lines:
         print(f"  {line}")
