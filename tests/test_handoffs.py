@@ -19,7 +19,6 @@ import bertcourse
 from bertcourse.course import handoffs
 from bertcourse.course.metrics_report import report_metric
 from bertcourse.tools import cli
-from bertcourse.tools import handoffs as command
 
 pytestmark = pytest.mark.usefixtures("fresh_profile")
 

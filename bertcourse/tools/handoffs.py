@@ -357,7 +357,7 @@ def import_archive(archive: Path, replace_existing: bool = False, home: str | No
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         for name, item in todo.items():
             handoffs.write(stagings[name], replace(item.provenance, imported={"at": stamp, "archive": archive.name}))
-            stagings[name].chmod(0o777 & ~_umask())  # mkdtemp made it private; readable like any other folder
+            stagings[name].chmod(artifacts.stat().st_mode & 0o777)  # mkdtemp made it private: as its parent instead
         for name, item in todo.items():
             target = artifacts / name
             kept = ""
@@ -378,12 +378,6 @@ def import_archive(archive: Path, replace_existing: bool = False, home: str | No
     for line in lines:
         print(f"  {line}")
     return lines
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 # ---------------------------------------------------------------------------------------------
