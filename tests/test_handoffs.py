@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import bertcourse
 from bertcourse.course import handoffs
 from bertcourse.course.metrics_report import report_metric
 from bertcourse.tools import cli
+from bertcourse.tools import handoffs as command
 
 pytestmark = pytest.mark.usefixtures("fresh_profile")
 
@@ -315,3 +317,47 @@ def test_notebook_04_gains_a_row_only_for_an_imported_03_model(exported: Path, t
     (label, scores), = row.items()
     assert label.startswith("notebook 03's BERT (imported: CPU session of ") and "minus MiniLM" in label
     assert scores["accuracy"]["value"] == pytest.approx(0.0)  # 0.75 - 0.75, paired
+
+
+def test_a_gpu_sessions_model_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a learner reads about the instructor's model: the GPU, the minutes, the steps. The GPU is
+    simulated (this machine may have none): the record reads the device from the loaded torch."""
+    from types import SimpleNamespace
+
+    cuda = SimpleNamespace(is_available=lambda: True, device_count=lambda: 1,
+                           get_device_name=lambda index: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(cuda=cuda))
+    monkeypatch.setenv("BERTCOURSE_PROFILE", "gpu")
+    handoffs.lesson_started("03_pretraining")
+    handoffs.training_finished(steps=4800, seconds=20 * 60)
+    record = handoffs._record("03_pretrained", "03_pretraining")
+    assert (record.device, record.gpu, record.profile) == ("NVIDIA H100 80GB HBM3", True, "gpu")
+    imported = handoffs.Provenance(**{**record.__dict__, "imported": {"at": "now", "archive": "class.tar"}})
+    assert imported.line().startswith(f"imported: GPU session of {record.created[:10]}, 20 min on NVIDIA H100 80GB "
+                                      "HBM3, 4,800 steps (notebook 03_pretraining, gpu profile, course ")
+
+
+def test_a_full_disk_during_import_leaves_the_course_home_as_it_was(exported: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The disk fills while the files are written (simulated: the writer stops half way with ENOSPC):
+    the half-written staging folder is removed, the learner's own model stays, the error is one line."""
+    import errno
+
+    learner = tmp_path / "learner"
+    lesson_saves(learner, monkeypatch, seed=1)
+    before = snapshot(learner)
+    write = command._write_staging
+
+    def fill_up(archive: Path, planned: dict, stagings: dict) -> None:
+        (next(iter(stagings.values())) / "config.json").write_text("{")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(command, "_write_staging", fill_up)
+    capsys.readouterr()
+    assert run("import", str(exported), "--replace") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "import again" in err
+    assert snapshot(learner) == before
+    monkeypatch.setattr(command, "_write_staging", write)
+    assert run("import", str(exported), "--replace") == 0

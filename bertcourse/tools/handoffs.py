@@ -404,13 +404,21 @@ def listing(home: str | None = None) -> list[str]:
 
 
 def _export_command(args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out else Path(f"bertcourse-handoffs-{datetime.now():%Y%m%d-%H%M}.tar")
-    export(args.names, out, args.home)
+    default = Path(f"bertcourse-handoffs-{datetime.now():%Y%m%d-%H%M}.tar")
+    out = Path(args.out) if args.out else default
+    try:
+        export(args.names, out / default if out.is_dir() else out, args.home)
+    except OSError as err:  # a full disk, a folder without write permission
+        raise CourseError(f"could not write the export: {err.strerror or err} ({err.filename or out}).") from None
     return 0
 
 
 def _import_command(args: argparse.Namespace) -> int:
-    import_archive(Path(args.file), args.replace, args.home)
+    try:
+        import_archive(Path(args.file), args.replace, args.home)
+    except OSError as err:  # a full disk, a course home without write permission: the staging folders are gone
+        raise CourseError(f"could not write the import: {err.strerror or err} ({err.filename or args.file}); "
+                          "free space or fix the permissions, then import again.") from None
     return 0
 
 
