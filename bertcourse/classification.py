@@ -16,7 +16,7 @@ arguments a learner tunes) are written out in notebook 04; the functions marked 
 are identical copies of the ones here and in `bertcourse.training` (tests/test_saved_cells.py
 keeps them so). The Trainer wiring itself is shared with lessons 05-07 and lives in `training`.
 
-Room: a lesson module. It imports `bertcourse.course` and `bertcourse.training`.
+Room: a lesson module. It imports `bertcourse.course`, `bertcourse.intervals` and `bertcourse.training`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 
 from bertcourse.course import handoffs
 from bertcourse.course.profiles import recipe_for
+from bertcourse.intervals import Interval
 from bertcourse.training import FinetuneSettings, bootstrap_scores, length_sorted_batches
 
 # Written out for the learner in notebook 04_finetuning's `#@save` cells; tests/test_saved_cells.py
@@ -117,7 +118,7 @@ def worst_examples(texts: Sequence[str], labels: Sequence[int], probabilities: n
 
 
 def imported_pretraining_row(labels: Sequence[int], ours: Sequence[int], served_predictions: Sequence[int],
-                             served: str) -> dict[str, dict[str, dict[str, float]]]:
+                             served: str) -> dict[str, dict[str, Interval]]:
     """The row notebook 04's "what pretraining buys" table gains when notebook 03's model was imported
     (an instructor's GPU session, `bertcourse handoffs import`), else nothing (`{}`).
 

@@ -316,7 +316,7 @@ def test_notebook_04_gains_a_row_only_for_an_imported_03_model(exported: Path, t
     row = imported_pretraining_row(labels, ours, served, "MiniLM")
     (label, scores), = row.items()
     assert label.startswith("notebook 03's BERT (imported: CPU session of ") and "minus MiniLM" in label
-    assert scores["accuracy"]["value"] == pytest.approx(0.0)  # 0.75 - 0.75, paired
+    assert scores["accuracy"].value == pytest.approx(0.0)  # 0.75 - 0.75, paired
 
 
 def test_a_gpu_sessions_model_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
