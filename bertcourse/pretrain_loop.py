@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertForPreTraining
 
+from bertcourse.course import handoffs
 from bertcourse.course.progress import progress_bar
 from bertcourse.pretrain_checkpoints import (
     TrainResult,
@@ -357,6 +358,7 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
     bar.close()
     result.seconds = elapsed()
     result.finished = done()
+    handoffs.training_finished(result.step, result.seconds)  # the run's length, for the model it saves
     if checkpoint_dir is not None:
         save_training_checkpoint(checkpoint_dir, accelerator, accelerator.unwrap_model(objective).model, tokenizer,
                                  optimizer, result, settings)

@@ -36,16 +36,25 @@ def course_home() -> Path:
 
 def artifacts_dir(name: str) -> Path:
     """A named sub-folder of the course home for artefacts one lesson hands to the next
-    (e.g. the checkpoint notebook 03 pretrains and notebook 04 fine-tunes)."""
+    (e.g. the checkpoint notebook 03 pretrains and notebook 04 fine-tunes).
+
+    Lessons ask for it to save into: for one of the registry's `HANDOFFS` this records how the
+    model is being made next to it (`bertcourse.course.handoffs.saving`)."""
+    from bertcourse.course import handoffs
+    from bertcourse.course.registry import HANDOFFS
+
     path = course_home() / "artifacts" / name
     path.mkdir(parents=True, exist_ok=True)
+    if name in HANDOFFS:
+        handoffs.saving(name, path, HANDOFFS[name].made_by)
     return path
 
 
 def saved_checkpoint(name: str) -> Path:
     """The folder of a checkpoint an earlier notebook saved (one of the registry's `HANDOFFS`), or a
     short error saying which notebook to run first (04 fine-tunes what 03 pretrained; 07 distils
-    what 04 fine-tuned)."""
+    what 04 fine-tuned). An imported one is announced with where it came from (`handoffs.announce`)."""
+    from bertcourse.course import handoffs
     from bertcourse.course.errors import ResourceUnavailable
     from bertcourse.course.registry import HANDOFFS
 
@@ -54,5 +63,7 @@ def saved_checkpoint(name: str) -> Path:
     path = course_home() / "artifacts" / name
     if not (path / "config.json").is_file():
         raise ResourceUnavailable(f"No saved checkpoint {name!r} in your course home.",
-                                  fix=f"run notebook {HANDOFFS[name].made_by} first (it saves this checkpoint)")
+                                  fix=f"run notebook {HANDOFFS[name].made_by} first (it saves this checkpoint), "
+                                      "or import your instructor's with `bertcourse handoffs import FILE`")
+    handoffs.announce(name, path)
     return path

@@ -12,7 +12,7 @@ import warnings
 import torch
 import transformers
 
-from bertcourse.course import smoke
+from bertcourse.course import handoffs, smoke
 from bertcourse.course.profiles import active_profile, resolve_model_key
 from bertcourse.course.registry import MODELS
 
@@ -42,6 +42,7 @@ def start_lesson(name: str, seed: int = 0) -> None:
     (in smoke mode) the budget caps, so no smoke number is mistaken for a lesson's result."""
     set_seed(seed)
     quiet_libraries()
+    handoffs.lesson_started(name)  # what this notebook saves records its name and running time
     profile = active_profile()
     print(f"Lesson {name} | profile: {profile.name} ({profile.summary})")
     for key in MODELS:
