@@ -232,6 +232,15 @@ def test_a_huge_number_in_an_export_is_a_wrong_answer(class_dir, capsys, tmp_pat
     assert next(row for row in report.score_rows() if row[0] == "Ada")[-1] == f"2/{every_question}"
 
 
+def test_a_computed_answer_past_decimals_limit_is_a_wrong_answer(class_dir, tmp_path):
+    """Issue 28, item 4: a computed answer of 1e1000000 raised decimal.Overflow, and no report
+    was written for the class."""
+    add_attempts(class_dir / "ada.json", ("01_tokenization", "count_tokens", "1e1000000", True))
+    assert cli("progress", "report", str(class_dir), "--out", str(tmp_path / "out")) == 0
+    ada = next(learner for learner in build_report(class_dir).learners if learner.name == "Ada")
+    assert ada.tries[("01_tokenization", "count_tokens")][-1][0] is False
+
+
 def add_attempts(path: Path, *attempts: tuple[str, str, str, bool]) -> None:
     """Append (notebook, question, typed value, claimed correct flag) to an export."""
     document = json.loads(path.read_text())

@@ -107,6 +107,17 @@ def test_a_huge_number_is_a_wrong_answer_not_a_crash(bank, db):
     assert [(a.question, a.correct) for a in ProgressStore(db).attempts()] == [("layers", False)]
 
 
+def test_a_computed_answer_past_decimals_limit_is_graded_wrong(bank, db):
+    """Issue 28, item 4: 1e1000000 on a computed question raised decimal.Overflow in the Check
+    callback, so nothing was graded and the old verdict stayed on screen."""
+    view = view_of(bank, db)
+    count = next(q for q in view.questions if q.question.id == "count")
+    count.text_field.value = "1e1000000"
+    count.check_button.click()
+    assert "✗ Incorrect" in count.feedback.value
+    assert [(a.question, a.correct) for a in ProgressStore(db).attempts()] == [("count", False)]
+
+
 def test_the_latest_answer_counts_and_trying_again_says_so(bank, db):
     view = view_of(bank, db)
     pick = view.questions[0]
