@@ -203,6 +203,21 @@ def test_untrusted_submissions_are_reported_and_skipped(class_dir, tmp_path):
     assert "\x1b" not in report.to_text()
 
 
+def test_a_damaged_answer_is_skipped_not_the_learner(class_dir):
+    """Issue 28, item 2: one attempt with credit 7.5 made the report refuse the whole hand-in
+    ("0 learner(s) ... credit: must be smaller than or equal to 1"); only that attempt goes."""
+    before = next(row for row in build_report(class_dir).score_rows() if row[0] == "Ada")
+    document = json.loads((class_dir / "ada.json").read_text())
+    document["attempts"].append(dict(document["attempts"][0], credit=7.5))
+    document["attempts"].append("not even an object")
+    (class_dir / "ada.json").write_text(json.dumps(document))
+    report = build_report(class_dir)
+    assert report.skipped == []
+    assert next(row for row in report.score_rows() if row[0] == "Ada") == before
+    assert any("ada.json: 2 damaged answer(s) were skipped: attempts[" in note and "credit" in note
+               for note in report.notes)
+
+
 def test_forged_flags_are_regraded_and_odd_answers_ignored(class_dir):
     document = json.loads((class_dir / "cy.json").read_text())
     for attempt in document["attempts"]:

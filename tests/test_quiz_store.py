@@ -20,6 +20,7 @@ import pytest
 from bertcourse.quiz import store as store_module
 from bertcourse.quiz.bank import load_bank
 from bertcourse.quiz.cli import register
+from bertcourse.quiz.export import EXPORT_SCHEMA
 from bertcourse.quiz.store import ProgressError, ProgressStore, ProgressWarning, default_path
 from bertcourse.quiz.widget import QuizView
 
@@ -361,6 +362,35 @@ def test_damaged_rows_are_skipped_with_a_warning(db, tmp_path):
     with pytest.warns(ProgressWarning, match="2 damaged answer"):
         assert report_cli("export", "--out", str(out)) == 0
     assert [a["response"] for a in json.loads(out.read_text())["attempts"]] == [{"value": "12"}]
+
+
+def test_a_row_damaged_inside_the_type_checks_is_left_out_of_the_export(db, tmp_path):
+    """Issue 28, item 2: `credit = 7.5` is valid SQLite and a valid Attempt, so the export wrote
+    it as is and the report then refused the learner's whole hand-in. The export leaves out that
+    row, naming it, and keeps the rest."""
+    store = ProgressStore()
+    store.set_learner_name("Ada")
+    for marker in ("11", "12"):
+        store.record("00_start_here", "base_layers", {"value": marker}, False, 0.0)
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE attempts SET credit = 7.5 WHERE response = '{\"value\": \"11\"}'")
+    out = tmp_path / "export.json"
+    with pytest.warns(ProgressWarning, match=r"1 damaged answer\(s\) were left out .*base_layers.*credit"):
+        assert report_cli("export", "--out", str(out)) == 0
+    document = json.loads(out.read_text())
+    assert [a["response"] for a in document["attempts"]] == [{"value": "12"}]
+    assert EXPORT_SCHEMA.problem(document) is None
+
+
+def test_a_learner_who_only_did_exercises_can_export(db, tmp_path):
+    """Issue 28, small one: the learner id was made by the first quiz, so an export after
+    exercise checks alone failed with "has no learner id yet"."""
+    from bertcourse.quiz.exercises.engine import record as record_check, run
+
+    record_check(run("05_iob2_entities", lambda tags: []), ProgressStore())
+    out = tmp_path / "export.json"
+    assert report_cli("export", "--name", "Ada", "--out", str(out)) == 0
+    assert [a["question"] for a in json.loads(out.read_text())["attempts"]] == ["exercise:05_iob2_entities"]
 
 
 @pytest.fixture

@@ -132,14 +132,10 @@ class ProgressStore:
     # -- public API ---------------------------------------------------------------------
 
     def learner_id(self) -> str:
-        """A random id made on first use; it seeds the per-learner option shuffle and
+        """A random id made when the database is opened for writing; it seeds the per-learner option shuffle and
         tells the instructor's report which exports come from the same learner."""
-        def query(con: sqlite3.Connection) -> str | None:
-            if not self.read_only:
-                con.execute("INSERT OR IGNORE INTO meta VALUES ('learner_id', ?)", (uuid.uuid4().hex,))
-            row = con.execute("SELECT value FROM meta WHERE key = 'learner_id'").fetchone()
-            return row[0] if row else None
-        learner = self._run(query)
+        row = self._run(lambda con: con.execute("SELECT value FROM meta WHERE key = 'learner_id'").fetchone())
+        learner = row[0] if row else None  # made when the file is created or first opened for writing
         if learner is None:
             raise ProgressError(f"{self.path} has no learner id yet.", "open any quiz once, then try again")
         return learner
@@ -360,6 +356,8 @@ def _initialise(connection: sqlite3.Connection) -> None:
             raise _Unusable("it is not a bertcourse progress database")
         for statement in _SCHEMA:
             connection.execute(statement)
+        # Made here, not on the first quiz: a learner who has only checked exercises exports too.
+        connection.execute("INSERT OR IGNORE INTO meta VALUES ('learner_id', ?)", (uuid.uuid4().hex,))
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         connection.rollback()
