@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -254,6 +256,20 @@ def test_a_computed_answer_past_decimals_limit_is_a_wrong_answer(class_dir, tmp_
     assert cli("progress", "report", str(class_dir), "--out", str(tmp_path / "out")) == 0
     ada = next(learner for learner in build_report(class_dir).learners if learner.name == "Ada")
     assert ada.tries[("01_tokenization", "count_tokens")][-1][0] is False
+
+
+def test_a_report_piped_into_head_ends_quietly_and_is_still_written(class_dir, tmp_path):
+    """Issue 28, item 8: `bertcourse progress report ... | head` ended in a BrokenPipeError
+    traceback. The reader here is gone before the command prints anything (as `head` is once it
+    has its lines); the command ends without a traceback and the report files are written."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "bertcourse.tools.cli", "progress", "report", str(class_dir), "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert b"Traceback" not in stderr and b"BrokenPipeError" not in stderr, stderr.decode()
+    assert (out / "report.html").is_file()
 
 
 def add_attempts(path: Path, *attempts: tuple[str, str, str, bool]) -> None:
