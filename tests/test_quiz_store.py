@@ -442,8 +442,87 @@ def test_quiz_on_a_read_only_database_keeps_it(db, read_only_database):
     assert not aside_files(db) and count_answers(db) == 3
 
 
+def test_export_with_nothing_to_export_creates_no_home(tmp_path, monkeypatch, capsys):
+    """Issue 28, small one: an export with no progress anywhere made an empty course home."""
+    monkeypatch.delenv("BERTCOURSE_PROGRESS", raising=False)
+    monkeypatch.setenv("BERTCOURSE_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert report_cli("export", "--name", "Ada") == 2
+    assert "No course progress found" in capsys.readouterr().err
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_export_of_a_database_without_its_shm_file_creates_none(db, tmp_path):
+    """Issue 28, small one: a database whose -wal is still there but whose -shm is not (a kernel
+    killed with nothing answered, or the two files copied from another machine) got a new -shm
+    file from the export, which must only read."""
+    killed = run_python("import os, signal\nfrom bertcourse.quiz.store import ProgressStore\n"
+                        "store = ProgressStore()\nstore.set_learner_name('Ada')\n"
+                        "os.kill(os.getpid(), signal.SIGKILL)", db)
+    assert killed.returncode == -9, killed.stderr
+    db.with_name(db.name + "-shm").unlink()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert "progress.sqlite-wal" in before
+    assert report_cli("export", "--out", str(tmp_path / "out.json")) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "out.json"])
+    assert json.loads((tmp_path / "out.json").read_text())["learner"]["name"] == "Ada"
+
+
 def test_export_without_progress_creates_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "none" / "progress.sqlite"))
     assert report_cli("export", "--name", "Ada", "--out", str(tmp_path / "x.json")) == 2
     assert "No course progress found" in capsys.readouterr().err
     assert sorted(tmp_path.iterdir()) == []
+
+
+# -- a course home that cannot be created (issue 28, item 5) -------------------------------------
+
+@pytest.fixture(params=["home is a file", "home under a file", "parent cannot hold folders", "no home directory"])
+def homeless(request, tmp_path, monkeypatch):
+    """A course home that cannot be created, each way the issue found: BERTCOURSE_HOME is a
+    file, its parent is not a writable folder (a file; /proc, where even root makes no folder),
+    or there is no home directory at all (HOME unset and no passwd entry)."""
+    monkeypatch.delenv("BERTCOURSE_PROGRESS", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    if request.param == "no home directory":
+        import pwd
+        monkeypatch.delenv("BERTCOURSE_HOME", raising=False)
+        monkeypatch.delenv("HOME", raising=False)
+        monkeypatch.setattr(pwd, "getpwuid", lambda uid: (_ for _ in ()).throw(KeyError(uid)))
+        return "default course home"
+    home = {"home is a file": blocker, "home under a file": blocker / "home",
+            "parent cannot hold folders": Path("/proc/bertcourse-home")}[request.param]
+    monkeypatch.setenv("BERTCOURSE_HOME", str(home))
+    return "BERTCOURSE_HOME"
+
+
+def test_a_home_that_cannot_be_created_leaves_lessons_running_unsaved(homeless, monkeypatch, tmp_path, capsys):
+    """Issue 28, item 5: quiz(), course_progress(), check(), `progress export` and `doctor` raised
+    a raw FileExistsError, PermissionError or RuntimeError (check() after running the tests, so
+    the verdict was lost). Lessons run with answers in memory and a "Not saved" warning; the
+    commands say in one line which setting to change."""
+    from bertcourse.quiz import widget as quiz_widget
+    from bertcourse.quiz.exercises import check
+    from bertcourse.tools import cli, doctor
+
+    shown = []
+    monkeypatch.setattr(quiz_widget, "display", shown.append)
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    with pytest.warns(ProgressWarning, match="Not saved: .* Set BERTCOURSE_HOME"):
+        quiz_widget.quiz("00_start_here")
+    with pytest.warns(ProgressWarning, match="Not saved"):
+        quiz_widget.course_progress()
+    with pytest.warns(ProgressWarning, match="Not saved"):
+        check("05_iob2_entities", lambda tags: [])
+    assert "tests pass" in shown[-1].outcome.summary()  # the verdict is shown, not lost
+    monkeypatch.chdir(tmp_path)
+    assert report_cli("export", "--name", "Ada") == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 2 and "Traceback" not in error
+    assert cli.main(["doctor"]) == 1
+    table = capsys.readouterr().out
+    assert re.search(r"course home +FAIL +Cannot use .*" + homeless, table)
+    assert "set BERTCOURSE_HOME to a folder you can write to" in table
+    assert not doctor.doctor() and not Path("/proc/bertcourse-home").exists()

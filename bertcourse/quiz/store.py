@@ -28,7 +28,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import uuid
 import warnings
 from collections.abc import Callable
@@ -116,17 +118,37 @@ class Attempt:
 
 
 def default_path() -> Path:
-    """`BERTCOURSE_PROGRESS`, else the progress file in the learner's course home."""
+    """`BERTCOURSE_PROGRESS`, else the progress file in the learner's course home (not created
+    here: opening the database for writing creates its folder, and a reader creates nothing).
+    Raises `CourseError` naming the setting when neither can be worked out (no home directory)."""
     override = os.environ.get("BERTCOURSE_PROGRESS")
-    return Path(override).expanduser() if override else course_home() / "progress.sqlite"
+    if not override:
+        return course_home(create=False) / "progress.sqlite"
+    try:
+        return Path(override).expanduser()
+    except RuntimeError as error:  # "~/..." with no home directory
+        raise CourseError(f"BERTCOURSE_PROGRESS={override} cannot be used ({error}).",
+                          "set BERTCOURSE_PROGRESS to an absolute path") from None
+
+
+def _setting() -> str:
+    """The variable that moves the progress file, for messages: the one in use, else the home."""
+    return "BERTCOURSE_PROGRESS" if os.environ.get("BERTCOURSE_PROGRESS") else "BERTCOURSE_HOME"
 
 
 class ProgressStore:
     """A connection to the progress database that repairs itself instead of failing."""
 
     def __init__(self, path: Path | None = None, read_only: bool = False) -> None:
-        self.path = Path(path) if path is not None else default_path()
         self.read_only = read_only
+        try:
+            self.path = Path(path) if path is not None else default_path()
+        except CourseError as error:  # no course home at all: a lesson still runs, unsaved
+            if read_only:
+                raise ProgressError(error.problem, error.fix) from None
+            self.path = MEMORY
+            self._connection = _in_memory(MEMORY, "there is no place to keep it", error)
+            return
         self._connection = _open_for_reading(self.path) if read_only else self._open_or_replace()
 
     # -- public API ---------------------------------------------------------------------
@@ -211,7 +233,10 @@ class ProgressStore:
             raise _problem(self.path, error) from None
 
     def _open_or_replace(self) -> sqlite3.Connection:
-        existed = self.path.exists()
+        try:
+            existed = self.path.exists()
+        except OSError as error:  # its folder cannot be searched
+            return _in_memory(self.path, "its folder cannot be read", error)
         if existed and not _writable(self.path):  # before SQLite leaves -wal/-shm files beside it
             raise _problem(self.path, PermissionError(errno.EACCES, "permission denied"))
         try:
@@ -262,9 +287,10 @@ def _newer_error(path: Path) -> ProgressError:
 
 
 def _in_memory(path: Path, why: str, error: BaseException) -> sqlite3.Connection:
-    warnings.warn(f"Course progress database {path}: {why} ({error}); answers in this session are "
-                  "kept in memory only. Set BERTCOURSE_PROGRESS to a writable file.",
-                  ProgressWarning, stacklevel=4)
+    reason = error.problem if isinstance(error, CourseError) else str(error)
+    warnings.warn(f"Not saved: course progress database {path}: {why} ({reason}); answers in this "
+                  f"session are kept in memory only. Set {_setting()} to a folder or file you can "
+                  "write to.", ProgressWarning, stacklevel=4)
     return _open(MEMORY)
 
 
@@ -309,11 +335,15 @@ def _open_for_reading(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise ProgressError(f"No course progress found at {path}.",
                             "answer a quiz first, or set BERTCOURSE_PROGRESS to your progress file")
-    has_wal = path.with_name(path.name + "-wal").exists()
+    wal = path.with_name(path.name + "-wal")
+    has_wal = wal.exists()
     uri = f"{path.resolve().as_uri()}?{'mode=ro' if has_wal else 'immutable=1'}"
     connection = None
     try:
-        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        if has_wal and not path.with_name(path.name + "-shm").exists():
+            connection = _snapshot(path, wal)  # SQLite would create the -shm beside it
+        else:
+            connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         check = connection.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise _Unusable(f"integrity check failed: {check}")
@@ -336,6 +366,23 @@ def _open_for_reading(path: Path) -> sqlite3.Connection:
         if isinstance(error, sqlite3.Error):
             raise _problem(path, error) from None
         raise
+
+
+def _snapshot(path: Path, wal: Path) -> sqlite3.Connection:
+    """An in-memory copy of a database and its -wal, read from a private copy of both. Used when
+    the -shm index is missing (no connection is open: a killed kernel's files, or files copied
+    from elsewhere), where reading in place would create one."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "progress.sqlite"
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        source = sqlite3.connect(copy)
+        try:
+            connection = sqlite3.connect(":memory:", check_same_thread=False)
+            source.backup(connection)
+        finally:
+            source.close()
+    return connection
 
 
 def _initialise(connection: sqlite3.Connection) -> None:
