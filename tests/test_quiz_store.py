@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import multiprocessing
 import os
 import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -112,21 +112,25 @@ def test_answers_survive_a_killed_process_and_show_in_a_new_view(db):
     assert len(ProgressStore(db).attempts()) == 3
 
 
-def _writer(path: str, worker: int, count: int) -> None:
-    store = ProgressStore(Path(path))
-    for i in range(count):
-        store.record("00_start_here", f"w{worker}", {"value": str(i)}, i % 2 == 0, 1.0)
+WRITER = textwrap.dedent("""
+    import sys
+    from bertcourse.quiz.store import ProgressStore
+    store = ProgressStore()
+    for i in range(int(sys.argv[2])):
+        store.record("00_start_here", f"w{sys.argv[1]}", {"value": str(i)}, i % 2 == 0, 1.0)
+""")
 
 
 def test_concurrent_writers_lose_nothing(db):
-    ProgressStore(db)  # create it first, as an open notebook would have
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_writer, args=(str(db), w, 60)) for w in range(4)]
+    """Four notebooks' kernels answering at once: separate processes, as kernels are. (Forked
+    workers would share this process's SQLite state, which SQLite does not support: with a
+    connection to another file still open here they lost answers.)"""
+    ProgressStore(db).close()  # create it first, as an open notebook would have
+    env = {**os.environ, "BERTCOURSE_PROGRESS": str(db)}
+    workers = [subprocess.Popen([sys.executable, "-c", WRITER, str(w), "60"], env=env, stderr=subprocess.PIPE)
+               for w in range(4)]
     for process in workers:
-        process.start()
-    for process in workers:
-        process.join(timeout=60)
-        assert process.exitcode == 0
+        assert process.wait(timeout=120) == 0, process.stderr.read()
     attempts = ProgressStore(db).attempts()
     assert len(attempts) == 240
     for worker in range(4):
@@ -176,11 +180,65 @@ def test_another_programs_database_is_not_touched(db):
         assert con.execute("SELECT id FROM invoices").fetchall() == [(7,)]
 
 
-def test_folder_in_the_way_is_moved_aside(db):
+def test_a_folder_in_the_way_is_never_moved(db):
+    """Issue 28, item 3: BERTCOURSE_PROGRESS naming an existing folder (e.g. ~/Documents) had it
+    renamed to `….unreadable-<time>` and a database put in its place."""
     db.mkdir()
-    with pytest.warns(ProgressWarning):
-        record(ProgressStore())
-    assert db.is_file() and aside_files(db)[0].is_dir()
+    (db / "thesis.txt").write_text("mine")
+    with pytest.raises(ProgressError, match=r"is a folder.*\nFix: .*BERTCOURSE_PROGRESS"):
+        ProgressStore()
+    assert (db / "thesis.txt").read_text() == "mine" and aside_files(db) == []
+
+
+def test_a_file_that_is_not_a_database_is_never_moved(tmp_path, monkeypatch):
+    """Issue 28, item 3: a file that is not a SQLite database (and not the course's own
+    progress.sqlite) is the learner's, not a damaged progress file: it is refused, not moved."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(notes))
+    with pytest.raises(ProgressError, match=r"is not a SQLite database.*\nFix: .*BERTCOURSE_PROGRESS"):
+        ProgressStore()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"] and notes.read_text() == "my notes"
+
+
+DAMAGED_WHILE_OPEN_ELSEWHERE = textwrap.dedent("""
+    import warnings
+    from bertcourse.quiz.store import ProgressStore
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ProgressStore().record("00_start_here", "b", {"value": "notebook-b"}, True, 1.0)
+    print("|".join(str(w.message) for w in caught))
+""")
+
+
+def test_a_damaged_file_open_in_another_notebook_is_not_moved_under_it(db):
+    """Issue 28, item 1: notebook A has the file open when a page gets damaged; notebook B opens
+    it, finds it unreadable and moved it aside, and the answers A confirmed after that went to a
+    renamed WAL that no file held once A exited. B now leaves the file alone (A has it open) and
+    keeps its own answers in memory, saying so; every answer A confirmed is in the file."""
+    a = ProgressStore()
+    a.record("00_start_here", "filler", {"value": "x" * 3000}, True, 1.0)
+    with sqlite3.connect(db) as con:  # fill several pages, then damage two of them
+        con.executemany("INSERT INTO attempts (notebook, question, response, correct, credit, answered_at)"
+                        " VALUES ('00_start_here', ?, ?, 1, 1.0, '2024-01-01T00:00:00')",
+                        [(f"q{i}", "x" * 200) for i in range(300)])
+    with sqlite3.connect(db) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(db.read_bytes())
+    data[3 * 4096: 5 * 4096] = b"\xff" * (2 * 4096)
+    with open(db, "r+b") as handle:  # in place, as a disk error would: A's file stays the same file
+        handle.write(bytes(data))
+    b = run_python(DAMAGED_WHILE_OPEN_ELSEWHERE, db)
+    assert b.returncode == 0, b.stderr
+    assert "another notebook" in b.stdout and "Not saved" in b.stdout
+    assert aside_files(db) == []
+    with warnings.catch_warnings():  # A may hit the damage itself, and (alone now) move the file aside
+        warnings.simplefilter("ignore", ProgressWarning)
+        for i in range(10):
+            a.record("00_start_here", "a", {"value": f"confirmed-{i:02d}"}, True, 1.0)
+    a.close()
+    held = b"".join(path.read_bytes() for path in db.parent.iterdir() if path.is_file())
+    assert [i for i in range(10) if f"confirmed-{i:02d}".encode() not in held] == []
 
 
 def test_unwritable_location_falls_back_to_memory(tmp_path, monkeypatch):
