@@ -153,6 +153,45 @@ def test_wrong_type_shape_and_mutation_are_reported():
     assert "changed its input attention_mask in place" in problems["mutates"]
 
 
+def test_changing_an_input_in_place_names_the_copy_for_its_kind():
+    """Issue 28, small one: the "changed its input" message told NumPy users to call `.clone()`."""
+    def normalises_in_place(query, documents, k):
+        documents /= 2
+        return [0], [1.0]
+
+    def sorts_in_place(tags):
+        tags.sort()
+        return []
+
+    numpy_problem = engine.run("09_cosine_top_k", normalises_in_place).results[0].problem
+    assert "changed its input documents in place" in numpy_problem and "`documents.copy()`" in numpy_problem
+    assert "clone" not in numpy_problem
+    list_problem = next(r.problem for r in engine.run("05_iob2_entities", sorts_in_place).results if r.problem)
+    assert "`copy.deepcopy(tags)`" in list_problem and "clone" not in list_problem
+
+
+def test_the_author_commands_the_exercise_docs_name_exist():
+    """Issue 28, small one: catalog.py documented `dev exercises unseal ID`; the command is
+    `dev unseal-exercise ID`. Every `bertcourse dev ...` the exercise package names must parse."""
+    import re
+
+    from bertcourse.tools.cli import build_parser
+
+    package = Path(catalog.__file__).parent
+    commands = {match for path in package.rglob("*.py")
+                for match in re.findall(r"`bertcourse (dev [^`]+)`", path.read_text(encoding="utf-8"))}
+    assert len(commands) >= 3
+    parser = build_parser()
+    dev = next(a for a in parser._actions if isinstance(getattr(a, "choices", None), dict)).choices["dev"]
+    known = next(a for a in dev._actions if isinstance(getattr(a, "choices", None), dict)).choices
+    # `dev SUBCOMMAND` then only placeholders (ID, FILE, PLAIN.py), options or "...": a lower-case
+    # word there ("dev exercises unseal ID") would be taken as an argument, not a command.
+    wrong = [command for command in commands
+             if command.split()[1] not in known
+             or any(word[:1].islower() for word in command.split()[2:] if not word.startswith("-"))]
+    assert wrong == []
+
+
 def test_not_a_function_or_another_signature_is_said_once():
     assert "needs your function itself" in engine.run("01_wordpiece_offsets", "oops").setup_problem
     renamed = engine.run("01_wordpiece_offsets", lambda text, vocabulary: [])

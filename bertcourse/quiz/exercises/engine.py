@@ -166,8 +166,19 @@ def _problem(guarded: Guarded, inputs: dict[str, Any], pristine: dict[str, Any],
     changed = [name for name in inputs if not same(pristine[name], inputs[name])]
     if changed:
         return (f"your function changed its input {', '.join(changed)} in place; work on a copy (e.g. "
-                "`.clone()`) and leave the caller's data as it was.")
+                f"{_copy_of(changed[0], pristine[changed[0]])}) and leave the caller's data as it was.")
     return None
+
+
+def _copy_of(name: str, value: Any) -> str:
+    """How to copy this kind of input: tensors clone, NumPy arrays and containers copy."""
+    if hasattr(value, "clone"):
+        return f"`{name}.clone()`"
+    if hasattr(value, "copy") and not isinstance(value, dict | list):
+        return f"`{name}.copy()`"
+    if isinstance(value, dict | list):
+        return f"`copy.deepcopy({name})`, or `{name}.copy()` when its items are not changed"
+    return f"`copy.deepcopy({name})`"
 
 
 def _judged(test: Test, value: Any, pristine: dict[str, Any], reference: Callable[..., Any]) -> str | None:
