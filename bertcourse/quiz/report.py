@@ -9,7 +9,8 @@ where no such reference exists is the flag taken as submitted, with a note. Two 
 files claiming one learner id are both shown and the conflict is flagged; a file whose
 answers another export of the same learner extends is a stale re-export and is skipped.
 A file that fails any check is listed with the reason and skipped; the report is built from
-the rest.
+the rest. One answer that fails the schema inside an otherwise valid file costs only that
+answer, with a note.
 
 What this cannot catch: answer keys are salted hashes next to their salt, i.e. obfuscation,
 so a learner willing to run code can recover every answer and hand in a file that is
