@@ -15,6 +15,8 @@ from pathlib import Path
 
 import platformdirs
 
+from bertcourse.course.errors import CourseError
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # bertcourse/ (this file is bertcourse/course/paths.py)
 REPO_DIR = PACKAGE_DIR.parent
 
@@ -24,13 +26,27 @@ def shipped_data_dir() -> Path:
     return REPO_DIR / "data"
 
 
-def course_home() -> Path:
+class CourseHomeError(CourseError):
+    """The course home cannot be found or created (`BERTCOURSE_HOME` is a file, its parent is
+    read-only, `HOME` is `/` or unset): one line naming the setting, never an OSError traceback."""
+
+
+def course_home(create: bool = True) -> Path:
     """The learner's writable folder; `BERTCOURSE_HOME` overrides the per-user default.
 
-    Created on first use so callers can write into it straight away.
+    Created on first use so callers can write into it straight away; `create=False` is for
+    readers (an export, `doctor`) that must not leave an empty home behind.
     """
-    home = Path(os.environ.get("BERTCOURSE_HOME") or platformdirs.user_data_dir("bertcourse"))
-    home.mkdir(parents=True, exist_ok=True)
+    setting = os.environ.get("BERTCOURSE_HOME")
+    try:
+        home = Path(setting or platformdirs.user_data_dir("bertcourse")).expanduser()
+        if create:
+            home.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError) as error:  # RuntimeError: no home directory can be determined
+        where = f"BERTCOURSE_HOME={setting}" if setting else "the default course home (in your home directory)"
+        reason = getattr(error, "strerror", None) or str(error)
+        raise CourseHomeError(f"Cannot use {where} as your course home ({reason}).",
+                              "set BERTCOURSE_HOME to a folder you can write to") from None
     return home
 
 

@@ -86,9 +86,12 @@ def _storage_checks() -> list[Check]:
     machines or folders needs to know what to copy."""
     from bertcourse.quiz.store import default_path
 
-    home = course_home()
+    try:
+        home = course_home()
+        progress = default_path()
+    except CourseError as error:
+        return [Check("course home", "FAIL", error.problem, error.fix or "")]
     source = "BERTCOURSE_HOME" if os.environ.get("BERTCOURSE_HOME") else "default; set BERTCOURSE_HOME to move it"
-    progress = default_path()
     progress_source = ("BERTCOURSE_PROGRESS" if os.environ.get("BERTCOURSE_PROGRESS")
                        else "in the course home; set BERTCOURSE_PROGRESS to move it")
     writable = os.access(home, os.W_OK)
