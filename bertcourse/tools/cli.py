@@ -1,6 +1,6 @@
 """The `bertcourse` command: one sub-command per module, each added by that module's `register`.
 
-Room: tools (instructor and author commands). Learner commands (`doctor`, `progress`) and
+Room: tools (instructor and author commands). Learner commands (`start`, `doctor`, `progress`) and
 instructor commands (`prefetch`, `run`, `pretrain`) come first; the author command `notebooks`,
 which rewrites the course notebooks in place, registers itself as such.
 """
@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from bertcourse.course.errors import CourseError
 
 # Each module adds its sub-commands through `register(subparsers)`, the one pattern for all of them.
-COMMAND_MODULES = ("bertcourse.tools.doctor", "bertcourse.quiz.cli", "bertcourse.tools.prefetch",
-                   "bertcourse.tools.run", "bertcourse.tools.pretrain", "bertcourse.tools.dev")
+COMMAND_MODULES = ("bertcourse.tools.start", "bertcourse.tools.doctor", "bertcourse.quiz.cli",
+                   "bertcourse.tools.prefetch", "bertcourse.tools.run", "bertcourse.tools.pretrain", "bertcourse.tools.dev")
 
 
-EPILOG = ("Learners: doctor, progress export. Instructors: progress report, prefetch, run, pretrain. "
+EPILOG = ("Learners: start, doctor, progress export. Instructors: progress report, prefetch, run, pretrain. "
           "Course authors: notebooks and dev, which rewrite the course's own files. "
           "`bertcourse COMMAND --help` describes one command.")
 
