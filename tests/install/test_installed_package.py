@@ -85,10 +85,12 @@ def test_the_built_wheel_installs_starts_and_runs_lessons_without_a_clone(tmp_pa
     dist.mkdir()
     wheel = _build_wheel(dist)
     python = _fresh_venv(tmp_path)
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-index", wheel], cwd=tmp_path)
+    env = _learner_environment(python, tmp_path)
+    _run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-index", wheel],
+         cwd=tmp_path, env=env)
+    assert (python.parent / "bertcourse").is_file(), "pip installed no `bertcourse` command into the venv"
     installed = time.perf_counter()
 
-    env = _learner_environment(python, tmp_path)
     work = tmp_path / "work"
     work.mkdir()
     said = _run([python.parent / "bertcourse", "start"], cwd=work, env=env)
