@@ -17,7 +17,7 @@ from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 KERNEL_PROBE = "import sys, bertcourse\nprint(bertcourse.__file__)\nprint(sys.executable)"
 
@@ -32,7 +32,7 @@ def run_lesson(path: Path) -> dict[str, Any]:
     try:
         execute(notebook, path.parent)
         error = ""
-    except CellExecutionError as err:
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
         error = str(err)[-2000:]
     return {"name": path.name, "ok": not error, "error": error, "seconds": round(time.perf_counter() - started, 1)}
 

@@ -51,8 +51,12 @@ def _build_wheel(dist: Path) -> Path:
 
 
 def _dependencies_view(folder: Path) -> Path:
-    """Links to every package installed here except bertcourse itself, for the new venv to import."""
-    folder.mkdir()
+    """Links to every package installed here except bertcourse itself, for the new venv to import.
+
+    The folder is named `site-packages`, as every real install location is: `datasets` hashes
+    functions with dill, which pickles a module by reference only when its path looks installed
+    (under the Python's prefix or in a `site-packages` folder), and by value otherwise."""
+    folder.mkdir(parents=True)
     for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
         if not entry.name.startswith(OWN_DISTRIBUTION):
             (folder / entry.name).symlink_to(entry)
@@ -65,7 +69,7 @@ def _fresh_venv(tmp_path: Path) -> Path:
     python = venv / "bin" / "python"
     site_packages = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                               cwd=tmp_path).strip())
-    view = _dependencies_view(tmp_path / "dependencies")
+    view = _dependencies_view(tmp_path / "borrowed" / "site-packages")
     (site_packages / "test_dependencies.pth").write_text(f"import site; site.addsitedir({str(view)!r})\n")
     return python
 
