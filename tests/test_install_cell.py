@@ -4,7 +4,6 @@ installing the course's wheel where it is not."""
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,9 @@ COURSE_NOTEBOOKS = sorted(cell_tool.NOTEBOOK_DIR.glob("*.ipynb"))
 
 def test_the_command_inserts_the_cell_once_after_the_title_and_refreshes_a_stale_one(tmp_path: Path) -> None:
     path = tmp_path / "lesson.ipynb"
-    shutil.copyfile(cell_tool.NOTEBOOK_DIR / "01_tokenization.ipynb", path)
-    before = nbformat.read(path, as_version=4)
+    before = nbformat.read(cell_tool.NOTEBOOK_DIR / "01_tokenization.ipynb", as_version=4)
+    before.cells = [cell for cell in before.cells if not cell_tool.is_install_cell(cell)]  # as before the command
+    nbformat.write(before, path)
     assert cli.main(["dev", "install-cell", "--check", str(path)]) == 1
     assert cli.main(["dev", "install-cell", str(path)]) == 0
     after = nbformat.read(path, as_version=4)
