@@ -1,7 +1,9 @@
-"""Where the course keeps things: the repository's shipped data and the learner's own files.
+"""Where the course keeps things: the course's shipped files and the learner's own files.
 
 Two kinds of location exist and must never be confused:
-- read-only course material that ships in the repository (`data/`, quiz banks);
+- read-only course material that ships with the course (`data/`, `notebooks/`, the lock file, quiz
+  banks). In a clone it sits at the repository root; an installed wheel carries a copy under
+  `bertcourse/bundled/` (setup.py makes it), so the course runs with no clone anywhere;
 - the learner's writable course home (progress database, checkpoints from notebook 03,
   fine-tuned models from notebook 04), which survives kernel restarts and `git pull`.
 
@@ -18,12 +20,35 @@ import platformdirs
 from bertcourse.course.errors import CourseError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # bertcourse/ (this file is bertcourse/course/paths.py)
-REPO_DIR = PACKAGE_DIR.parent
+REPO_DIR = PACKAGE_DIR.parent  # the clone's root; only meaningful when `running_from_clone()`
+BUNDLED_DIR = PACKAGE_DIR / "bundled"  # what setup.py copies into a wheel (same layout as the root)
+
+
+def running_from_clone() -> bool:
+    """True when the package runs from a clone (plain or `pip install -e`), False from an installed
+    wheel. The wheel's `bundled/` folder is the sign: a clone never has one."""
+    return not BUNDLED_DIR.is_dir()
+
+
+def course_files_dir() -> Path:
+    """The folder holding `data/`, `notebooks/` and `requirements/lock.txt`: the repository root in a
+    clone, `bertcourse/bundled/` in an installed wheel."""
+    return REPO_DIR if running_from_clone() else BUNDLED_DIR
 
 
 def shipped_data_dir() -> Path:
-    """The repository's `data/` folder (small original datasets written for the course)."""
-    return REPO_DIR / "data"
+    """The course's `data/` folder (small original datasets written for the course)."""
+    return course_files_dir() / "data"
+
+
+def shipped_notebooks_dir() -> Path:
+    """The course's `notebooks/` folder: the lessons as shipped (`bertcourse start` copies them)."""
+    return course_files_dir() / "notebooks"
+
+
+def lock_file() -> Path:
+    """`requirements/lock.txt`: the exact versions the committed notebook outputs were made with."""
+    return course_files_dir() / "requirements" / "lock.txt"
 
 
 class CourseHomeError(CourseError):

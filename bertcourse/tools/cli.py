@@ -1,6 +1,6 @@
 """The `bertcourse` command: one sub-command per module, each added by that module's `register`.
 
-Room: tools (instructor and author commands). Learner commands (`doctor`, `progress`) and
+Room: tools (instructor and author commands). Learner commands (`start`, `doctor`, `progress`) and
 instructor commands (`prefetch`, `run`, `pretrain`, `handoffs`) come first; the author command `notebooks`,
 which rewrites the course notebooks in place, registers itself as such.
 """
@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from bertcourse.course.errors import CourseError
 
 # Each module adds its sub-commands through `register(subparsers)`, the one pattern for all of them.
-COMMAND_MODULES = ("bertcourse.tools.doctor", "bertcourse.quiz.cli", "bertcourse.tools.prefetch",
-                   "bertcourse.tools.run", "bertcourse.tools.pretrain", "bertcourse.tools.handoffs",
-                   "bertcourse.tools.dev")
+COMMAND_MODULES = ("bertcourse.tools.start", "bertcourse.tools.doctor", "bertcourse.quiz.cli",
+                   "bertcourse.tools.prefetch", "bertcourse.tools.run", "bertcourse.tools.pretrain",
+                   "bertcourse.tools.handoffs", "bertcourse.tools.dev")
 
 
-EPILOG = ("Learners: doctor, progress export, handoffs. Instructors: progress report, prefetch, run, pretrain, "
-          "handoffs. "
+EPILOG = ("Learners: start, doctor, progress export, handoffs. Instructors: progress report, prefetch, run, "
+          "pretrain, handoffs. "
           "Course authors: notebooks and dev, which rewrite the course's own files. "
           "`bertcourse COMMAND --help` describes one command.")
 
