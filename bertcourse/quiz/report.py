@@ -79,7 +79,8 @@ class Learner:
 
 @dataclass(frozen=True)
 class QuestionStats:
-    """How the class did on one question."""
+    """How the class did on one question. `never_solved` and `first_try_misses` count learners;
+    `top_wrong` is the wrong answer given by the most learners, with how many gave it."""
 
     notebook: str
     question: str
@@ -87,6 +88,8 @@ class QuestionStats:
     first_try: float
     latest: float
     top_wrong: tuple[str, int] | None
+    never_solved: int = 0
+    first_try_misses: int = 0
 
     @property
     def label(self) -> str:
@@ -142,10 +145,13 @@ class Report:
                 for s in self.questions]
 
     def missed_rows(self) -> list[list[str]]:
-        missed = sorted((s for s in self.questions if s.first_try < 1),
-                        key=lambda s: (s.first_try, s.label))[:MOST_MISSED]
-        return [[s.label, f"{s.first_try:.0%}",
-                 f"“{s.top_wrong[0]}” ({s.top_wrong[1]}×)" if s.top_wrong else "—"] for s in missed]
+        """The questions most worth revisiting: first those the most learners never got right,
+        then those the most learners missed at first (a question solved in the end ranks below
+        one still unsolved, whatever the first-try rate)."""
+        missed = sorted((s for s in self.questions if s.first_try_misses),
+                        key=lambda s: (-s.never_solved, -s.first_try_misses, s.label))[:MOST_MISSED]
+        return [[s.label, f"{s.never_solved} of {s.learners}", f"{s.first_try_misses} of {s.learners}",
+                 f"“{s.top_wrong[0]}” ({_learners(s.top_wrong[1])})" if s.top_wrong else "—"] for s in missed]
 
     def exercise_score_rows(self) -> list[list[str]]:
         """Per learner who checked any exercise: passed/total (latest check) and solutions seen."""
@@ -171,8 +177,8 @@ class Report:
             ("Per-exercise results (share of learners who checked it)",
              ["exercise", "learners", "passed first try", "passed latest", "solution shown",
               "most common failing test"], self.exercise_rows()),
-            ("Most missed questions", ["question", "first try", "most chosen wrong answer"],
-             self.missed_rows()),
+            ("Most missed questions (learners who answered)",
+             ["question", "never right", "wrong at first", "most given wrong answer"], self.missed_rows()),
             ("Skipped files", ["file", "reason"], [[s.file, s.reason] for s in self.skipped]),
             ("Notes", ["note"], [[note] for note in self.notes]),
         ]
@@ -447,15 +453,23 @@ def _question_stats(banks: dict[str, Bank], learners: list[Learner]) -> list[Que
             tries = [lr.tries[(notebook, question.id)] for lr in learners if (notebook, question.id) in lr.tries]
             if not tries:
                 continue
-            wrong = Counter(_wrong_key(question.type, part) for learner_tries in tries
-                            for ok, parts in learner_tries if not ok for part in parts)
+            # each learner counts once per wrong answer, however often they gave it
+            wrong = Counter(key for learner_tries in tries
+                            for key in {_wrong_key(question.type, part)
+                                        for ok, parts in learner_tries if not ok for part in parts})
             top = wrong.most_common(1)[0] if wrong else None
             stats.append(QuestionStats(
                 notebook, question.id, len(tries),
                 first_try=sum(t[0][0] for t in tries) / len(tries),
                 latest=sum(t[-1][0] for t in tries) / len(tries),
-                top_wrong=(printable(top[0], 60), top[1]) if top else None))
+                top_wrong=(printable(top[0], 60), top[1]) if top else None,
+                never_solved=sum(not any(ok for ok, _ in t) for t in tries),
+                first_try_misses=sum(not t[0][0] for t in tries)))
     return stats
+
+
+def _learners(count: int) -> str:
+    return f"{count} learner{'s' if count != 1 else ''}"
 
 
 def _wrong_parts(question: Question, response: dict[str, Any]) -> tuple[str, ...]:
