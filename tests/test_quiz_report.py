@@ -105,6 +105,7 @@ def test_report_on_real_exports(class_dir):
     text = report.to_text()
     assert "Instructor report: 3 learner(s), 0 file(s) skipped" in text
     assert "Ada      3/14" in text
+    assert max(map(len, text.splitlines())) <= 80  # fits a notebook's output: nothing breaks mid-word
 
 
 def test_most_missed_ranks_by_learners_never_right_and_counts_learners_not_tries(class_dir):

@@ -12,7 +12,7 @@ import warnings
 import torch
 import transformers
 
-from bertcourse.course import smoke
+from bertcourse.course import plain_text, smoke
 from bertcourse.course.profiles import active_profile, resolve_model_key
 from bertcourse.course.registry import MODELS
 
@@ -43,7 +43,7 @@ def start_lesson(name: str, seed: int = 0) -> None:
     set_seed(seed)
     quiet_libraries()
     profile = active_profile()
-    print(f"Lesson {name} | profile: {profile.name} ({profile.summary})")
+    print(plain_text.wrap(f"Lesson {name} | profile: {profile.name} ({profile.summary})"))
     for key in MODELS:
         served = resolve_model_key(key)
         if served != key:

@@ -36,6 +36,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bertcourse.course import plain_text
+
 from .bank import BANKS_DIR, Bank, Question, QuizBankError, available_banks, load_bank
 from .computed import REGISTRY
 from .exercises.catalog import QUESTION_PREFIX
@@ -187,7 +189,7 @@ class Report:
         lines = [f"Instructor report: {len(self.learners)} learner(s), {len(self.skipped)} file(s) skipped"]
         for title, headers, rows in self.sections():
             if rows:
-                lines += ["", title, *_text_table(headers, rows)]
+                lines += ["", title, *plain_text.table(headers, rows)]
         return "\n".join(lines)
 
     def tables_html(self) -> str:
@@ -485,13 +487,6 @@ def _wrong_parts(question: Question, response: dict[str, Any]) -> tuple[str, ...
 def _wrong_key(kind: str, answer: str) -> str:
     """Group spellings that grade the same ("MASK", " mask ") as one wrong answer."""
     return normalise_text(answer) if kind == "text" else answer
-
-
-def _text_table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-    def line(cells: list[str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
-    return [line(headers), line(["-" * w for w in widths]), *map(line, rows)]
 
 
 def _success_figure(questions: list[QuestionStats]) -> Figure:
