@@ -217,8 +217,10 @@ class AttentionExplorer(widgets.VBox):
                                        tooltip="encoder layer (0 = closest to the input)")
         self.head = widgets.Dropdown(options=[*range(heads), "mean"], value=head, description="head",
                                      tooltip="attention head, or the mean over all heads")
-        width, height = (f"{round(inches * _HEATMAP_DPI)}px" for inches in _heatmap_inches(len(self.tokens)))
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width=width, height=height, flex="0 0 auto"))
+        width = f"{round(_heatmap_inches(len(self.tokens))[0] * _HEATMAP_DPI)}px"
+        # its own size, or narrower (keeping its shape) in an output narrower than that
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=width, max_width="100%", height="auto",
+                                                                       flex="0 1 auto"))
         self.focus = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.layer.observe(self._redraw, names="value")
         self.head.observe(self._redraw, names="value")

@@ -128,7 +128,7 @@ def test_attention_explorer_heatmap_fits_beside_its_controls() -> None:
         right = [picture.getpixel((x, y)) for x in range(width - 110, width) for y in range(height // 3)]
         assert any(r > 200 and g > 200 and b < 90 for r, g, b in right)
         # shown at its own size, not stretched to the output's width
-        assert (explorer.image.layout.width, explorer.image.layout.height) == (f"{width}px", f"{height}px")
+        assert (explorer.image.layout.width, explorer.image.layout.max_width) == (f"{width}px", "100%")
         row = explorer.children[0]
         assert isinstance(row, A.widgets.HBox) and row.children[1] is explorer.image
         assert row.layout.flex_flow == "row wrap"  # too narrow for both: the heatmap goes below, controls keep their width

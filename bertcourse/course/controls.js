@@ -1,4 +1,10 @@
-// Focus keeping for the course's controls (loaded by bertcourse.course.controls.CourseControls).
+// Keyboard behaviour shared by the course's controls (loaded by bertcourse.course.controls.CourseControls).
+//
+// data-lm-suppress-shortcuts on the box: JupyterLab (Lumino) then ignores its keyboard shortcuts
+// for keys pressed inside it, so Enter on a button presses the button instead of editing the
+// cell, and arrow keys no longer move to other cells.
+//
+// Focus keeping:
 // When the kernel disables or hides the control that has keyboard focus (Check after checking,
 // Try again, the last Hint, "Yes, show it"), the browser drops focus to the page body and a
 // keyboard user has to Tab in from the top. This moves focus to where the learner goes next:
@@ -68,6 +74,7 @@ export default {
     const attach = () => {
       box = el.closest(".bertcourse-controls");
       if (box) {
+        box.setAttribute("data-lm-suppress-shortcuts", "true");
         box.addEventListener("focusin", onFocusin);
         observer.observe(box, { attributes: true, attributeFilter: ["disabled", "style", "class"], subtree: true });
       } else if (frames++ < 600) {

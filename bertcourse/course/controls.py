@@ -10,6 +10,8 @@ anywidget inside it, which loads `controls.css` and `controls.js`:
 - labels that wrap instead of being cut off with "…" or printed over the next line;
 - keyboard focus that stays on the controls when the kernel disables or hides the one that had
   it (after Check, Try again, the last hint or "Yes, show it"), instead of falling to the page.
+- JupyterLab's own keyboard shortcuts switched off inside the box, so Enter presses the focused
+  button rather than editing the cell.
 Each widget loads the files itself because any of them may be the first (or only) course control
 a notebook shows.
 

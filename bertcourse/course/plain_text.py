@@ -31,7 +31,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = WI
     its widest column is narrowed (to no fewer than 12 characters) and its cells wrap onto more
     lines. A line break inside a cell starts a new line there; a word longer than its column
     sticks out of it on its own line."""
-    grid = [list(headers), *map(list, rows)]
     # a header wraps to fit its column's content, not the other way round
     widths = [max(_longest_word(headers[i]), *(_widest(row[i]) for row in rows)) for i in range(len(headers))]
     while sum(widths) + len(_GAP) * (len(widths) - 1) > width:
