@@ -36,15 +36,16 @@ function neighbour(box, lost) {
   return after.find(usable) ?? before.reverse().find(usable) ?? null;
 }
 
-function focusLost() {
+// Chromium may leave a disabled button as the active element although it no longer takes keys.
+function focusLost(lost) {
   const active = document.activeElement;
-  return active === null || active === document.body;
+  return active === null || active === document.body || active === lost;
 }
 
 function rescue(box, lost) {
   let frames = 0;
   const step = () => {
-    if (!focusLost()) return; // the learner moved on meanwhile
+    if (!focusLost(lost)) return; // the learner moved on meanwhile
     const target = preferred(lost);
     if (target && usable(target)) {
       target.focus();
@@ -64,7 +65,7 @@ export default {
     let current = null;
     const onFocusin = (event) => { current = event.target; };
     const observer = new MutationObserver(() => {
-      if (current && !usable(current) && focusLost()) {
+      if (current && !usable(current) && focusLost(current)) {
         const lost = current;
         current = null;
         rescue(box, lost);

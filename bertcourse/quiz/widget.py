@@ -364,7 +364,7 @@ class ProgressView(widgets.VBox):
             self.labels[notebook].add_class("bertcourse-progress-summary")
             cells += [widgets.Label(notebook), self.bars[notebook], self.labels[notebook]]
         grid = widgets.GridBox(cells, layout=widgets.Layout(
-            grid_template_columns="max-content minmax(6em, 14em) minmax(12em, 1fr)", grid_gap="2px 12px",
+            grid_template_columns="max-content minmax(6em, 14em) minmax(8em, 1fr)", grid_gap="2px 12px",
             align_items="center"))
         refresh = widgets.Button(description="Refresh", tooltip="Re-read your progress")
         refresh.on_click(lambda _button: self.refresh())
