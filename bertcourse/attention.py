@@ -172,14 +172,14 @@ def plot_attention(weights: torch.Tensor, tokens: Sequence[str], ax: Any = None,
 _HEATMAP_DPI = 80
 
 
-_COLOUR_SCALE_INCHES = 0.9  # the colour bar right of the explorer's heatmap, with its labels
+_COLOUR_SCALE_INCHES = 0.8  # the colour bar right of the explorer's heatmap, with its labels
 
 
 def _heatmap_inches(n_tokens: int) -> tuple[float, float]:
     """(width, height) of the explorer's heatmap: a square with room for the token labels, at
-    most 6 in (480 px) high, plus its colour scale, so the picture and its controls fit side by
-    side on a laptop screen."""
-    side = min(6.0, 2.5 + 0.25 * n_tokens)
+    most 5.5 in (440 px) high, plus its colour scale, so the picture and its controls fit side by
+    side in a 1280 px window with JupyterLab's file browser open."""
+    side = min(5.5, 2.5 + 0.25 * n_tokens)
     return side + _COLOUR_SCALE_INCHES, side
 
 
@@ -226,7 +226,7 @@ class AttentionExplorer(widgets.VBox):
         self.head.observe(self._redraw, names="value")
         for control in (self.layer, self.head):
             control.layout.width = "100%"
-        panel = widgets.VBox([self.layer, self.head, self.focus], layout=widgets.Layout(flex="0 0 320px"))
+        panel = widgets.VBox([self.layer, self.head, self.focus], layout=widgets.Layout(flex="0 0 260px"))
         super().__init__([widgets.HBox([panel, self.image], layout=widgets.Layout(
             align_items="flex-start", flex_flow="row wrap", grid_gap="12px"))])
         controls.mark(self)

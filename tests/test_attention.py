@@ -122,7 +122,7 @@ def test_attention_explorer_heatmap_fits_beside_its_controls() -> None:
         explorer = A.AttentionExplorer([f"t{i}" for i in range(n)], torch.softmax(torch.randn(1, 2, n, n), dim=-1))
         picture = Image.open(io.BytesIO(explorer.image.value)).convert("RGB")
         width, height = picture.size
-        assert height <= 480 and width == height + 72  # the square heatmap and its colour scale
+        assert height <= 440 and width == height + 64  # the square heatmap and its colour scale
         # the colour scale at the right: viridis' yellow (weight 1) at its top, which no weight in
         # these spread-out maps reaches
         right = [picture.getpixel((x, y)) for x in range(width - 110, width) for y in range(height // 3)]
