@@ -40,6 +40,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from bertcourse.course import controls
 from bertcourse.course.errors import CourseError
 
 # Written out for the learner in notebook 02_architecture's `#@save` cells; tests/test_saved_cells.py
@@ -171,20 +172,25 @@ def plot_attention(weights: torch.Tensor, tokens: Sequence[str], ax: Any = None,
 _HEATMAP_DPI = 80
 
 
-def _heatmap_inches(n_tokens: int) -> float:
-    """Side of the explorer's square heatmap: room for the token labels, and at most 6 in
-    (480 px), so the picture and its controls fit side by side on a laptop screen."""
-    return min(6.0, 2.5 + 0.25 * n_tokens)
+_COLOUR_SCALE_INCHES = 0.8  # the colour bar right of the explorer's heatmap, with its labels
+
+
+def _heatmap_inches(n_tokens: int) -> tuple[float, float]:
+    """(width, height) of the explorer's heatmap: a square with room for the token labels, at
+    most 5.5 in (440 px) high, plus its colour scale, so the picture and its controls fit side by
+    side in a 1280 px window with JupyterLab's file browser open."""
+    side = min(5.5, 2.5 + 0.25 * n_tokens)
+    return side + _COLOUR_SCALE_INCHES, side
 
 
 def _heatmap_png(weights: torch.Tensor, tokens: Sequence[str], title: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    size = _heatmap_inches(len(tokens))
-    figure = Figure(figsize=(size, size), dpi=_HEATMAP_DPI, layout="tight")
+    figure = Figure(figsize=_heatmap_inches(len(tokens)), dpi=_HEATMAP_DPI, layout="tight")
     FigureCanvasAgg(figure)
-    plot_attention(weights, tokens, ax=figure.add_subplot(), title=title)
+    axes = plot_attention(weights, tokens, ax=figure.add_subplot(), title=title)
+    figure.colorbar(axes.images[0], ax=axes, fraction=0.08, pad=0.03, label="attention weight")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -196,7 +202,9 @@ class AttentionExplorer(widgets.VBox):
     Made only of ipywidgets, whose JavaScript ships with JupyterLab, so it works offline. A
     notebook opened without a kernel shows a still image of the initial selection instead.
     The controls sit in a column left of the heatmap, which is shown at its own pixel size
-    (an ipywidgets Image otherwise stretches to the output's width, about 930 px square).
+    (an ipywidgets Image otherwise stretches to the output's width, about 930 px square) with a
+    colour scale; where the output is too narrow for both, the heatmap moves below the controls
+    rather than squeezing them. The controls keep the course's focus ring (`controls.mark`).
     """
 
     def __init__(self, tokens: Sequence[str], weights: torch.Tensor, layer: int = 0, head: int | str = 0) -> None:
@@ -209,13 +217,19 @@ class AttentionExplorer(widgets.VBox):
                                        tooltip="encoder layer (0 = closest to the input)")
         self.head = widgets.Dropdown(options=[*range(heads), "mean"], value=head, description="head",
                                      tooltip="attention head, or the mean over all heads")
-        side = f"{round(_heatmap_inches(len(self.tokens)) * _HEATMAP_DPI)}px"
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width=side, height=side, flex="0 0 auto"))
-        self.focus = widgets.HTML(layout=widgets.Layout(width="320px"))
+        width = f"{round(_heatmap_inches(len(self.tokens))[0] * _HEATMAP_DPI)}px"
+        # its own size, or narrower (keeping its shape) in an output narrower than that
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=width, max_width="100%", height="auto",
+                                                                       flex="0 1 auto"))
+        self.focus = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.layer.observe(self._redraw, names="value")
         self.head.observe(self._redraw, names="value")
-        controls = widgets.VBox([self.layer, self.head, self.focus])
-        super().__init__([widgets.HBox([controls, self.image], layout=widgets.Layout(align_items="flex-start"))])
+        for control in (self.layer, self.head):
+            control.layout.width = "100%"
+        panel = widgets.VBox([self.layer, self.head, self.focus], layout=widgets.Layout(flex="0 0 260px"))
+        super().__init__([widgets.HBox([panel, self.image], layout=widgets.Layout(
+            align_items="flex-start", flex_flow="row wrap", grid_gap="12px"))])
+        controls.mark(self)
         self._redraw()
 
     def selected(self) -> torch.Tensor:
@@ -251,6 +265,9 @@ BERTVIZ_NOTE = ("This bertviz view draws when the cell runs in a browser with in
                 "jQuery from cdnjs.cloudflare.com. Offline, use the attention explorer above (AttentionExplorer).")
 
 
+_SCROLLS = "overflow-x: auto; max-width: 100%"
+
+
 class BertvizView:
     """bertviz's HTML, rewritten to draw in JupyterLab 4; the notebook shows `_repr_html_`."""
 
@@ -274,7 +291,9 @@ def bertviz_view(kind: str, weights: torch.Tensor, tokens: Sequence[str], **opti
     bertviz makes its page (`html_action="return"`), the RequireJS tag is dropped and bertviz's
     script runs after `bertviz_loader.js`, which loads the same d3 and jQuery files with plain
     script tags, or, offline, replaces the view with a note pointing to `AttentionExplorer`.
-    bertviz's controls travel inside the script and appear only when it draws.
+    bertviz's controls travel inside the script and appear only when it draws. The model view
+    (12 heads across) is wider than a notebook's output: its box scrolls sideways rather than
+    hiding the last heads.
     """
     import bertviz
 
@@ -290,7 +309,7 @@ def bertviz_view(kind: str, weights: torch.Tensor, tokens: Sequence[str], **opti
     layout = json.dumps(page[: script.start()]).replace("</", "<\\/")  # a JS string that cannot end the script
     wrapped = f"<script>(function () {{\nconst LAYOUT = {layout};\n{loader}\n{script[1]}\n}})();</script>"
     page = (f'<div class="bertcourse-bertviz"><p class="bertcourse-bertviz-note">{html.escape(BERTVIZ_NOTE)}</p>'
-            f'<div class="bertcourse-bertviz-view"></div>{wrapped}</div>')
+            f'<div class="bertcourse-bertviz-view" style="{_SCROLLS}"></div>{wrapped}</div>')
     layers, heads, n = weights.shape[0], weights.shape[1], weights.shape[-1]
     return BertvizView(page, f"bertviz {kind} view: {layers} layers x {heads} heads over {n} tokens "
                              "(draws in a browser with internet access; offline, use AttentionExplorer)")

@@ -120,11 +120,18 @@ def test_attention_explorer_heatmap_fits_beside_its_controls() -> None:
 
     for n in (4, 17, 60):
         explorer = A.AttentionExplorer([f"t{i}" for i in range(n)], torch.softmax(torch.randn(1, 2, n, n), dim=-1))
-        width, height = Image.open(io.BytesIO(explorer.image.value)).size
-        assert width == height <= 480  # shown at its own size, not stretched to the output's width
-        assert explorer.image.layout.width == f"{width}px"
+        picture = Image.open(io.BytesIO(explorer.image.value)).convert("RGB")
+        width, height = picture.size
+        assert height <= 440 and width == height + 64  # the square heatmap and its colour scale
+        # the colour scale at the right: viridis' yellow (weight 1) at its top, which no weight in
+        # these spread-out maps reaches
+        right = [picture.getpixel((x, y)) for x in range(width - 110, width) for y in range(height // 3)]
+        assert any(r > 200 and g > 200 and b < 90 for r, g, b in right)
+        # shown at its own size, not stretched to the output's width
+        assert (explorer.image.layout.width, explorer.image.layout.max_width) == (f"{width}px", "100%")
         row = explorer.children[0]
         assert isinstance(row, A.widgets.HBox) and row.children[1] is explorer.image
+        assert row.layout.flex_flow == "row wrap"  # too narrow for both: the heatmap goes below, controls keep their width
         assert explorer.layer in row.children[0].children and explorer.head in row.children[0].children
 
 
@@ -139,6 +146,8 @@ def test_bertviz_view_needs_no_requirejs_and_says_what_to_do_offline() -> None:
         assert "cdnjs.cloudflare.com/ajax/libs/d3/" in page and "AttentionExplorer" in page
         before_script = page.split("<script>")[0]
         assert "Layer:" not in before_script and "AttentionExplorer" in before_script  # no empty menu before it draws
+        # the model view's 12 heads are wider than an output: its box scrolls sideways instead of hiding some
+        assert 'class="bertcourse-bertviz-view" style="overflow-x: auto; max-width: 100%"' in before_script
         assert page.count("</script>") == 1  # bertviz's markup inside the script cannot end it early
         assert repr(view).startswith(f"bertviz {kind} view: 2 layers x 3 heads over 4 tokens")
 

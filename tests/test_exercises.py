@@ -201,6 +201,42 @@ def test_not_a_function_or_another_signature_is_said_once():
     assert "no parameter called word, vocab, unk, max_chars" in renamed.setup_problem and not renamed.results
 
 
+def test_the_hint_is_chosen_from_the_mistake_found_and_whole_values_are_shown():
+    """Issue 29: a solution whose only bug is counting "##" in the span got the hint "longest
+    match first" (the first failing test's own), and "expected 1 item, got 2" hid what was expected."""
+    reference = catalog.entry("01_wordpiece_offsets").reference()
+
+    def spans_count_prefix(word, vocab, unk="[UNK]", max_chars=100):
+        pieces, start = [], 0
+        for piece, _, _ in reference(word=word, vocab=vocab, unk=unk, max_chars=max_chars):
+            pieces.append((piece, start, start + len(piece)))
+            start += len(piece)
+        return pieces
+
+    failed = next(r for r in engine.run("01_wordpiece_offsets", spans_count_prefix).results if not r.passed)
+    assert failed.name.startswith("fixed: 'unaffable'")
+    assert "never the '##'" in failed.hint and "Longest match" not in failed.hint
+    assert failed.problem.endswith("Expected [('un', 0, 2), ('##aff', 2, 5), ('##able', 5, 9)]; "
+                                   "got [('un', 0, 2), ('##aff', 2, 7), ('##able', 7, 13)].")
+
+    def one_piece_too_many(word, vocab, unk="[UNK]", max_chars=100):
+        return [(unk, 0, len(word)), (unk, 0, len(word))]
+
+    edge = engine.run("01_wordpiece_offsets", one_piece_too_many).results[4]
+    assert edge.problem == ("Expected 1 item, got 2. Expected [('[UNK]', 0, 6)]; "
+                            "got [('[UNK]', 0, 6), ('[UNK]', 0, 6)].")
+    assert edge.hint == engine.declaration("01_wordpiece_offsets")[1].tests[4].hint  # no diagnosis fits
+
+
+def test_hints_show_backticks_as_code():
+    item = catalog.entry("01_wordpiece_offsets")
+    view = ExerciseView(engine.run(item.id, lambda word, vocab, unk="[UNK]", max_chars=100: []), item,
+                        ("Compare with `len(word)`.",), None)
+    assert "<code>unk</code>" in view.results.value  # a test's hint: "Return the `unk` you were given, ..."
+    view.hint_button.click()
+    assert "<code>len(word)</code>" in view.hint_area.value and "`" not in view.hint_area.value
+
+
 def test_a_broken_test_is_not_blamed_on_the_learner():
     def weird(word, vocab, unk="[UNK]", max_chars=100):
         return [("un", 0, 2)] if word == "unaffable" else [object()]

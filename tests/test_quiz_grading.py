@@ -32,10 +32,12 @@ ENTRIES = [
      "step": 1},
     {"id": "small", "type": "numeric", "text": "Hidden size?", "hint": "h", "answer": 1024, "tolerance": 0,
      "step": 1},
+    {"id": "layers", "type": "numeric", "text": "Layers of BERT-Base?", "hint": "h", "answer": 12, "tolerance": 0,
+     "step": 1, "unit": "layers"},
     {"id": "count", "type": "computed", "text": "Tokens in {sentence}?", "hint": "h",
      "compute": "token_count", "args": {"sentence": "x"}, "tolerance": 0},
     {"id": "size", "type": "computed", "text": "Parameters?", "hint": "h",
-     "compute": "bert_parameters_millions", "tolerance": 0.5},
+     "compute": "bert_parameters_millions", "tolerance": 0.5, "unit": "million"},
 ]
 
 
@@ -131,11 +133,31 @@ def test_a_wrong_short_answer_is_reminded_of_the_form_without_the_answer(bank):
     ("small", "1,024", True), ("small", "1.024K", True), ("small", "1K", False), ("small", "1,000", False),
     ("params", "340M", True), ("params", "340m", True), ("params", "0.34B", True), ("params", "340 million", True),
     ("params", "340,000K", True), ("params", "340K", False), ("params", "340B", False), ("params", "3B", False),
-    ("params", "340,000,000", False),  # a plain number is read in the question's unit, millions
+    ("params", "340,000,000", True), ("params", "340000000", True), ("params", "300,000,000", False),
+    ("params", "340,000,000 million", False),  # a full count is read as one, unless the unit is typed after it
+    ("layers", "12 Layers", True), ("layers", "12 LAYERS", True), ("layers", "12layers", True),
     ("percent", "15%", True), ("percent", "0.015K", True), ("percent", "15K", False),
 ])
 def test_numbers_in_the_forms_the_notebooks_print(bank, qid, typed, correct):
     assert grade(bank.question(qid), {"value": typed}).correct is correct
+
+
+def test_a_full_count_for_a_question_in_millions_says_how_it_was_read(bank):
+    """Issue 29: "340,000,000 is not within ±10 million" marked a right full count wrong."""
+    params = bank.question("params")
+    assert grade(params, {"value": "340,000,000"}).verdict == (
+        "✓ Correct: this asks in millions: 340,000,000 is 340.")
+    assert grade(params, {"value": "300,000,000"}).verdict == (
+        "✗ Incorrect: this asks in millions: 300,000,000 is 300, which is not within ±10 million of the answer.")
+    size = bank.question("size")  # notebook 02's computed count, typed exactly
+    assert grade(size, {"value": "22,713,216"}, expected=22.713216).verdict == (
+        "✓ Correct: this asks in millions: 22,713,216 is 22.713216; your notebook computes 22.71.")
+
+
+@pytest.mark.parametrize(("typed", "echoed"), [("1e3", "1e3"), ("1,000", "1,000"), ("1.0K", "1.0K"),
+                                               ("0.50", "0.50"), ("  7 ", "7")])
+def test_a_wrong_number_is_echoed_as_typed(bank, typed, echoed):
+    assert grade(bank.question("vocab"), {"value": typed}).verdict == f"✗ Incorrect: {echoed} is not the answer."
 
 
 @pytest.mark.parametrize("typed", ["1,5", "30,52", "3,0522", "1e3K", "K", "12 apples", "340MB"])

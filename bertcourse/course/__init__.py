@@ -5,7 +5,9 @@ named once), `profiles` (laptop or gpu, and what stands in for what), `resources
 registry key), `formats` (reading and writing the local dataset layouts), `minilm` (the offline
 encoder package, hash-checked), `startup` (the first cell of every lesson), `smoke` (the
 budget caps of a smoke run), `metrics_report`
-(headline numbers for `bertcourse run`) and `errors` (the short errors a learner sees).
+(headline numbers for `bertcourse run`), `plain_text` (printed lines and tables that fit a
+notebook's output), `controls` (the focus ring and focus keeping shared by every course widget)
+and `errors` (the short errors a learner sees).
 
 Room rule: these modules import only each other and third-party libraries, never a lesson
 module, `bertcourse.tools` or `bertcourse.quiz`. Notebooks reach them through the facade

@@ -12,7 +12,7 @@ import warnings
 import torch
 import transformers
 
-from bertcourse.course import handoffs, smoke
+from bertcourse.course import handoffs, plain_text, smoke
 from bertcourse.course.profiles import active_profile, automatic_reason, resolve_model_key
 from bertcourse.course.registry import MODELS
 
@@ -44,9 +44,9 @@ def start_lesson(name: str, seed: int = 0) -> None:
     quiet_libraries()
     handoffs.lesson_started(name)  # what this notebook saves records its name and running time
     profile = active_profile()
-    print(f"Lesson {name} | profile: {profile.name} ({profile.summary})")
+    print(plain_text.wrap(f"Lesson {name} | profile: {profile.name} ({profile.summary})"))
     if automatic_reason():
-        print(f"  {automatic_reason()} (set BERTCOURSE_PROFILE to choose)")
+        print(plain_text.wrap(f"  {automatic_reason()} (set BERTCOURSE_PROFILE to choose)"))
     for key in MODELS:
         served = resolve_model_key(key)
         if served != key:

@@ -9,7 +9,8 @@ stores:
     multiple: {"choices": ["a", "c"]}
     numeric, text, computed: {"value": "12"}   (the learner's input as typed)
 
-Feedback always states the verdict in words and with a symbol (never colour alone).
+Feedback always states the verdict in words and with a symbol (never colour alone), and
+echoes a number as the learner typed it ("1e3", not "1E+3").
 Multiple-select shows partial credit but counts as correct only when every option is right.
 """
 
@@ -57,31 +58,55 @@ def grade(question: Question, response: Mapping[str, Any], expected: float | Non
             return _outcome(question, True, "")
         return _outcome(question, False, f": “{value.strip()}” is not an accepted answer",
                         (_expected_form(question),))
-    number = _number_in_unit(value, question.unit)
+    number, reading = _number_in_unit(value, question.unit)
     if question.type == "numeric":
         index = keys.grid_index(number, question.step)  # None: far out of range, so wrong
         correct = index is not None and keys.numeric_key(question.salt, question.id, index) in question.accept
-        return _outcome(question, correct, "" if correct else f": {number} is {_off_by(question)}")
+        return _outcome(question, correct, _number_detail(question, correct, value, reading))
     if expected is None:
         raise InvalidResponse("This question's answer has to be computed from the notebook first.")
     correct = keys.within(number, Decimal(repr(expected)), question.tolerance)
     shown = f"{expected:g}" if question.tolerance == 0 else f"{expected:.4g}"
-    detail = f": your notebook computes {shown}" if correct else f": {number} is {_off_by(question)}"
-    return _outcome(question, correct, detail)
+    if correct:
+        computes = f"your notebook computes {shown}"
+        return _outcome(question, True, f": {reading}; {computes}" if reading else f": {computes}")
+    return _outcome(question, False, _number_detail(question, False, value, reading))
 
 
-def _number_in_unit(value: str, unit: str | None) -> Decimal:
-    """The learner's number in the question's unit: "340", "340 million" and "340M" are all
-    340 for a question asked in millions; a K/M/B suffix elsewhere scales the number."""
-    text = value.strip().removesuffix(unit or "").strip()
+def _number_in_unit(value: str, unit: str | None) -> tuple[Decimal, str]:
+    """The learner's number in the question's unit, and how it was read when that is not what
+    was typed. "340", "340 million", "340 Million" and "340M" are all 340 for a question asked
+    in millions, and so is the full count "340,000,000" (read as "this asks in millions:
+    340,000,000 is 340"); a K/M/B suffix elsewhere scales the number. The unit may be typed in
+    any case ("12 Layers")."""
+    text = value.strip()
+    named_unit = bool(unit) and text.casefold().endswith(unit.casefold())
+    if named_unit:
+        text = text[: -len(unit)].strip()
     number = keys.parse_number(text)
     if number is None:
         raise InvalidResponse(f"Please enter a number ({keys.NUMBER_FORMS}). Commas may only separate "
                               "groups of three digits; K, M and B mean thousand, million and billion.")
     scale = _UNIT_SCALES.get(unit or "")
-    if scale is not None and text[-1:].casefold() in keys.SCALE_SUFFIXES:
+    if scale is None:
+        return number, ""
+    if text[-1:].casefold() in keys.SCALE_SUFFIXES:
+        return keys.WIDE.divide(number, scale), ""
+    # a full count (no one means 340,000,000 million parameters), within the counts a course meets
+    if scale <= abs(number) < scale * scale and not named_unit:
         number = keys.WIDE.divide(number, scale)
-    return number
+        return number, f"this asks in {unit}s: {text} is {number.normalize():f}"
+    return number, ""
+
+
+def _number_detail(question: Question, correct: bool, value: str, reading: str) -> str:
+    """What follows "Correct"/"Incorrect" in a numeric verdict: how a full count was read
+    (`reading`), and for a wrong answer the number as typed and how far it is from the key."""
+    if correct:
+        return f": {reading}" if reading else ""
+    if reading:
+        return f": {reading}, which is {_off_by(question)}"
+    return f": {value.strip()} is {_off_by(question)}"
 
 
 def describe(question: Question, response: Mapping[str, Any]) -> str:

@@ -1,7 +1,6 @@
 // Keyboard behaviour of a bertcourse quiz (loaded by widget.QuizKeys, an invisible anywidget
-// placed inside the quiz). It works on the quiz element around it:
-// - data-lm-suppress-shortcuts: JupyterLab (Lumino) then ignores its keyboard shortcuts for keys
-//   pressed inside the quiz, so arrow keys and Enter no longer select or edit other cells;
+// placed inside the quiz). It works on the quiz element around it (JupyterLab's own shortcuts are
+// already switched off inside it by bertcourse/course/controls.js):
 // - arrow keys move between the options of a question (ipywidgets' radio inputs carry no shared
 //   name, so the browser does not treat them as one group), selecting as they move, as in any
 //   radio group, and only the current option is a Tab stop, so Tab moves on to Check;
@@ -60,7 +59,6 @@ export default {
     const attach = () => {
       quiz = el.closest(".bertcourse-quiz");
       if (quiz) {
-        quiz.setAttribute("data-lm-suppress-shortcuts", "true");
         quiz.addEventListener("keydown", listener, true);
         quiz.addEventListener("focusin", onFocusin);
       } else if (frames++ < 600) {

@@ -37,6 +37,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bertcourse.course import plain_text
+
 from .bank import BANKS_DIR, Bank, Question, QuizBankError, available_banks, load_bank
 from .computed import REGISTRY
 from .exercises.catalog import QUESTION_PREFIX
@@ -80,7 +82,8 @@ class Learner:
 
 @dataclass(frozen=True)
 class QuestionStats:
-    """How the class did on one question."""
+    """How the class did on one question. `never_solved` and `first_try_misses` count learners;
+    `top_wrong` is the wrong answer given by the most learners, with how many gave it."""
 
     notebook: str
     question: str
@@ -88,6 +91,8 @@ class QuestionStats:
     first_try: float
     latest: float
     top_wrong: tuple[str, int] | None
+    never_solved: int = 0
+    first_try_misses: int = 0
 
     @property
     def label(self) -> str:
@@ -143,10 +148,13 @@ class Report:
                 for s in self.questions]
 
     def missed_rows(self) -> list[list[str]]:
-        missed = sorted((s for s in self.questions if s.first_try < 1),
-                        key=lambda s: (s.first_try, s.label))[:MOST_MISSED]
-        return [[s.label, f"{s.first_try:.0%}",
-                 f"“{s.top_wrong[0]}” ({s.top_wrong[1]}×)" if s.top_wrong else "—"] for s in missed]
+        """The questions most worth revisiting: first those the most learners never got right,
+        then those the most learners missed at first (a question solved in the end ranks below
+        one still unsolved, whatever the first-try rate)."""
+        missed = sorted((s for s in self.questions if s.first_try_misses),
+                        key=lambda s: (-s.never_solved, -s.first_try_misses, s.label))[:MOST_MISSED]
+        return [[s.label, f"{s.never_solved} of {s.learners}", f"{s.first_try_misses} of {s.learners}",
+                 f"“{s.top_wrong[0]}” ({_learners(s.top_wrong[1])})" if s.top_wrong else "—"] for s in missed]
 
     def exercise_score_rows(self) -> list[list[str]]:
         """Per learner who checked any exercise: passed/total (latest check) and solutions seen."""
@@ -172,8 +180,8 @@ class Report:
             ("Per-exercise results (share of learners who checked it)",
              ["exercise", "learners", "passed first try", "passed latest", "solution shown",
               "most common failing test"], self.exercise_rows()),
-            ("Most missed questions", ["question", "first try", "most chosen wrong answer"],
-             self.missed_rows()),
+            ("Most missed questions (learners who answered)",
+             ["question", "never right", "wrong at first", "most given wrong answer"], self.missed_rows()),
             ("Skipped files", ["file", "reason"], [[s.file, s.reason] for s in self.skipped]),
             ("Notes", ["note"], [[note] for note in self.notes]),
         ]
@@ -182,7 +190,7 @@ class Report:
         lines = [f"Instructor report: {len(self.learners)} learner(s), {len(self.skipped)} file(s) skipped"]
         for title, headers, rows in self.sections():
             if rows:
-                lines += ["", title, *_text_table(headers, rows)]
+                lines += ["", title, *plain_text.table(headers, rows)]
         return "\n".join(lines)
 
     def tables_html(self) -> str:
@@ -453,15 +461,23 @@ def _question_stats(banks: dict[str, Bank], learners: list[Learner]) -> list[Que
             tries = [lr.tries[(notebook, question.id)] for lr in learners if (notebook, question.id) in lr.tries]
             if not tries:
                 continue
-            wrong = Counter(_wrong_key(question.type, part) for learner_tries in tries
-                            for ok, parts in learner_tries if not ok for part in parts)
+            # each learner counts once per wrong answer, however often they gave it
+            wrong = Counter(key for learner_tries in tries
+                            for key in {_wrong_key(question.type, part)
+                                        for ok, parts in learner_tries if not ok for part in parts})
             top = wrong.most_common(1)[0] if wrong else None
             stats.append(QuestionStats(
                 notebook, question.id, len(tries),
                 first_try=sum(t[0][0] for t in tries) / len(tries),
                 latest=sum(t[-1][0] for t in tries) / len(tries),
-                top_wrong=(printable(top[0], 60), top[1]) if top else None))
+                top_wrong=(printable(top[0], 60), top[1]) if top else None,
+                never_solved=sum(not any(ok for ok, _ in t) for t in tries),
+                first_try_misses=sum(not t[0][0] for t in tries)))
     return stats
+
+
+def _learners(count: int) -> str:
+    return f"{count} learner{'s' if count != 1 else ''}"
 
 
 def _wrong_parts(question: Question, response: dict[str, Any]) -> tuple[str, ...]:
@@ -477,13 +493,6 @@ def _wrong_parts(question: Question, response: dict[str, Any]) -> tuple[str, ...
 def _wrong_key(kind: str, answer: str) -> str:
     """Group spellings that grade the same ("MASK", " mask ") as one wrong answer."""
     return normalise_text(answer) if kind == "text" else answer
-
-
-def _text_table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-    def line(cells: list[str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
-    return [line(headers), line(["-" * w for w in widths]), *map(line, rows)]
 
 
 def _success_figure(questions: list[QuestionStats]) -> Figure:

@@ -16,7 +16,10 @@ Design choices:
 - Keyboard: `QuizKeys` (quiz.js, an anywidget) marks the quiz so JupyterLab's command-mode
   shortcuts leave its keys alone, moves between radio options with the arrow keys (ipywidgets'
   radios are not one native group) and makes Enter in a text answer press Check. quiz.css keeps
-  the focus ring strong and the chosen answer marked once the inputs are disabled.
+  the chosen answer marked once the inputs are disabled; the focus ring, wrapping labels and
+  focus kept on the controls after Check come from `bertcourse.course.controls`, shared with the
+  other course widgets.
+- A checkbox's hover text is its option, so an option is readable in full from the tooltip too.
 - Renderers: only ipywidgets' core controls and one anywidget, which JupyterLab, VS Code and Colab
   all draw (Colab draws third-party widgets such as QuizKeys with its custom widget manager, which
   anywidget switches on when a QuizKeys is made there). Where QuizKeys cannot load, the quiz still
@@ -37,6 +40,7 @@ import anywidget
 import ipywidgets as widgets
 from IPython.display import display
 
+from bertcourse.course import controls
 from bertcourse.course.errors import CourseError
 
 from .bank import Bank, Choice, Question, QuizBankError, available_banks, load_bank
@@ -71,7 +75,7 @@ def refresh_progress_views() -> None:
         view.refresh()
 
 
-def _rich(text: str) -> str:
+def rich_text(text: str) -> str:
     """Escape bank text for HTML; `backticks` become <code>."""
     return _CODE.sub(r"<code>\1</code>", html.escape(text))
 
@@ -141,7 +145,7 @@ class QuestionView(widgets.VBox):
         self.expected: float | None = None
         self.checkboxes: dict[str, widgets.Checkbox] = {}  # multiple-select only
         self.text_field: widgets.Text | None = None  # numeric, text and computed only
-        prompt = widgets.HTML(f"<p><strong>Question {number}.</strong> {_rich(question.display_text)}</p>")
+        prompt = widgets.HTML(f"<p><strong>Question {number}.</strong> {rich_text(question.display_text)}</p>")
         self.answer = self._make_input(question, number, seed)
         self.check_button = widgets.Button(description="Check", button_style="primary",
                                            tooltip=f"Check your answer to question {number}")
@@ -150,6 +154,7 @@ class QuestionView(widgets.VBox):
                                           tooltip=f"Show a hint for question {number}")
         self.retry_button = widgets.Button(description="Try again", disabled=True,
                                            tooltip=f"Answer question {number} again")
+        self.retry_button.add_class("bertcourse-retry")  # where focus goes after Check (controls.js)
         self.feedback = widgets.HTML()
         self.explanation = widgets.HTML()
         self.hint = widgets.HTML()
@@ -174,7 +179,7 @@ class QuestionView(widgets.VBox):
             return widgets.RadioButtons(options=options, value=None, description="Answer",
                                         tooltip=tooltip, style=_LABEL_STYLE, layout=_WIDE)
         if question.type == "multiple":
-            self.checkboxes = {c.id: widgets.Checkbox(description=c.text, indent=False, tooltip=tooltip,
+            self.checkboxes = {c.id: widgets.Checkbox(description=c.text, indent=False, tooltip=c.text,
                                                       layout=_WIDE)
                                for c in _shuffled(question, seed)}
             note = widgets.HTML("<em>Select every option that applies.</em>")
@@ -256,7 +261,7 @@ class QuestionView(widgets.VBox):
             self._on_check()
 
     def _on_hint(self, _button: widgets.Button | None = None) -> None:
-        self.hint.value = f"<p><strong>Hint:</strong> {_rich(self.question.hint)}</p>"
+        self.hint.value = f"<p><strong>Hint:</strong> {rich_text(self.question.hint)}</p>"
 
     def _on_retry(self, _button: widgets.Button | None = None) -> None:
         was_right = self.grade is not None and self.grade.correct
@@ -282,7 +287,7 @@ class QuestionView(widgets.VBox):
         prefix = f"Your {'previous ' if restored else ''}answer: {answer}. "
         colour = "#1a7f37" if result.correct else "#b42318"
         self.feedback.value = status_html(prefix + result.verdict + note, colour)
-        items = "".join(f"<li>{_rich(text)}</li>" for text in result.explanations)
+        items = "".join(f"<li>{rich_text(text)}</li>" for text in result.explanations)
         self.explanation.value = f"<div><strong>Why:</strong><ul>{items}</ul></div>" if items else ""
         self.set_enabled(False)
 
@@ -308,6 +313,7 @@ class QuizView(widgets.VBox):
         title = widgets.HTML(f"<h3>Quiz: {html.escape(bank.title)}</h3>")
         super().__init__([title, *self.questions, self.score, QuizKeys(self._on_submit)])
         self.add_class("bertcourse-quiz")
+        controls.mark(self)
         self.update_score()
 
     def update_score(self) -> None:
@@ -329,35 +335,46 @@ class QuizView(widgets.VBox):
         count = len(self.bank.questions)
         intro = f"Quiz: {self.bank.title} ({count} questions; run this cell to answer them)"
         lines = [f"{i}. {q.display_text}" for i, q in enumerate(self.bank.questions, start=1)]
-        items = "".join(f"<li>{_rich(q.display_text)}</li>" for q in self.bank.questions)
+        items = "".join(f"<li>{rich_text(q.display_text)}</li>" for q in self.bank.questions)
         bundle["text/plain"] = "\n".join([intro, *lines])
         bundle["text/html"] = f"<p><strong>{html.escape(intro)}</strong></p><ol>{items}</ol>"
         return bundle
 
 
 class ProgressView(widgets.VBox):
-    """Every notebook's quiz score as a labelled progress bar."""
+    """Every notebook's quiz score as a labelled progress bar.
+
+    The rows are one grid, so every bar starts at the same place whatever the notebook's name;
+    a bar never shrinks below a readable width, and the summary beside it wraps instead of being
+    cut off."""
 
     def __init__(self, store: ProgressStore) -> None:
         self.store = store
         self.notebooks = available_banks()
         self.banks: dict[str, Bank] = {}
         self.bars: dict[str, widgets.IntProgress] = {}
-        self.labels: dict[str, widgets.Label] = {}
-        rows: list[widgets.Widget] = []
+        self.labels: dict[str, widgets.HTML] = {}
+        cells: list[widgets.Widget] = []
+        problems: list[widgets.Widget] = []
         for notebook in self.notebooks:
             try:
                 self.banks[notebook] = load_bank(notebook)
             except QuizBankError as error:
-                rows.append(widgets.HTML(status_html(f"⚠ {notebook}: {error.problem}", "#b26b00")))
+                problems.append(widgets.HTML(status_html(f"⚠ {notebook}: {error.problem}", "#b26b00")))
                 continue
             self.bars[notebook] = widgets.IntProgress(max=len(self.banks[notebook].questions),
-                                                      description=notebook, style=_LABEL_STYLE)
-            self.labels[notebook] = widgets.Label()
-            rows.append(widgets.HBox([self.bars[notebook], self.labels[notebook]]))
+                                                      layout=widgets.Layout(width="auto"))
+            self.labels[notebook] = widgets.HTML()
+            self.labels[notebook].add_class("bertcourse-progress-summary")
+            cells += [widgets.Label(notebook), self.bars[notebook], self.labels[notebook]]
+        grid = widgets.GridBox(cells, layout=widgets.Layout(
+            grid_template_columns="max-content minmax(6em, 14em) minmax(8em, 1fr)", grid_gap="2px 12px",
+            align_items="center"))
         refresh = widgets.Button(description="Refresh", tooltip="Re-read your progress")
         refresh.on_click(lambda _button: self.refresh())
-        super().__init__([widgets.HTML("<h3>Course progress</h3>"), *rows, refresh])
+        super().__init__([widgets.HTML("<h3>Course progress</h3>"), *problems, grid, refresh])
+        self.add_class("bertcourse-progress")
+        controls.mark(self)
         self.refresh()
         _PROGRESS_VIEWS.add(self)
 
@@ -370,7 +387,7 @@ class ProgressView(widgets.VBox):
                 summary += f" · exercises: {_exercise_tally(self.store, notebook, exercises)}"
             self.bars[notebook].value = correct
             self.bars[notebook].tooltip = summary
-            self.labels[notebook].value = summary
+            self.labels[notebook].value = html.escape(summary)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from bertcourse.course import plain_text
 from bertcourse.course.errors import CourseError
 from bertcourse.course.paths import course_home, lock_file, running_from_clone, shipped_data_dir
 from bertcourse.course.profiles import active_profile, model_overrides
@@ -174,12 +175,10 @@ def run_checks() -> list[Check]:
 
 
 def format_table(checks: list[Check]) -> str:
-    width = max(len(check.name) for check in checks)
-    lines = [f"{'check'.ljust(width)}  status  detail"]
-    for check in checks:
-        lines.append(f"{check.name.ljust(width)}  {check.status.ljust(6)}  {check.detail}")
-        if check.fix:
-            lines.append(f"{''.ljust(width)}          -> {check.fix}")
+    """The checks as a table that fits a notebook's output (long details wrap in their column),
+    each fix under its detail, and a count of failures and warnings."""
+    rows = [[check.name, check.status, check.detail + (f"\n-> {check.fix}" if check.fix else "")] for check in checks]
+    lines = plain_text.table(["check", "status", "detail"], rows)
     failed = sum(check.status == "FAIL" for check in checks)
     lines.append(f"{len(checks)} checks: {failed} failed, {sum(c.status == 'WARN' for c in checks)} warnings")
     return "\n".join(lines)

@@ -54,12 +54,12 @@ def test_wrong_then_right_then_reload(lab, browser):
         type_into_first_cell(page, item.solution_source())
         run_all(page)
         expect(result).to_contain_text(f"{len(exercise.tests)} of {len(exercise.tests)} tests pass", timeout=STEP_MS)
-        progress = page.locator(".widget-label", has_text="Tokenization check:")
+        progress = page.locator(".bertcourse-progress-summary", has_text="Tokenization check:")
         expect(progress).to_contain_text("exercises: 1 of 1 passed")
 
         page.reload()
         run_all(page, restart=True)
-        expect(page.locator(".widget-label", has_text="Tokenization check:")).to_contain_text(
+        expect(page.locator(".bertcourse-progress-summary", has_text="Tokenization check:")).to_contain_text(
             "exercises: 1 of 1 passed", timeout=STEP_MS)
         # the saved stub came back (the edits were not saved): the check cell still says how it went
         expect(result).to_contain_text("Your latest recorded check passed.")

@@ -1,7 +1,8 @@
 """Running an exercise's hidden tests against a function, and recording the result.
 
 `run(exercise_id, function)` returns an `Outcome`: one `TestResult` per test, each with the
-input in words, what was wrong (expected against what came back) and the test's hint. Every
+input in words, what was wrong (expected against what came back) and a hint: the hint of the
+first of the exercise's diagnoses that recognises the output's mistake, else the test's own. Every
 way a learner's function can misbehave ends as such a message (see `sandbox.py`); a bug in a
 test itself is reported as the course's fault, never as the learner's. `record` stores the
 outcome in the quiz's progress store, so exercises sit next to quiz answers everywhere.
@@ -21,7 +22,7 @@ from typing import Any
 from ..store import ProgressStore
 from .catalog import Entry, ExerciseError, entry
 from .sandbox import Guarded, NotPlain, flood_note, guarded_call, is_unchanged_stub, plain, same
-from .spec import Call, Exercise, Test, describe
+from .spec import Call, Diagnosis, Exercise, Test, describe
 
 LESSONS_PACKAGE = "bertcourse.quiz.exercises.lessons"
 
@@ -107,7 +108,7 @@ def run(exercise_id: str, function: Any) -> Outcome:
             results.append(TestResult(test.name, test.kind, False, "not run", "not run: your function did not "
                                       "return (or was interrupted) in an earlier test; fix that first.", test.hint))
             continue
-        result, guarded = _run_test(test, function, reference, exercise.time_limit_s)
+        result, guarded = _run_test(test, function, reference, exercise.time_limit_s, exercise.diagnoses)
         enforced &= guarded.time_limit_enforced
         if not results and is_unchanged_stub(guarded):
             return Outcome(exercise_id, item.title, (), not_started=True)
@@ -139,8 +140,8 @@ def _stub_function(exercise: Exercise, name: str) -> Callable[..., Any]:
     return namespace[name]
 
 
-def _run_test(test: Test, function: Any, reference: Callable[..., Any], limit: float
-              ) -> tuple[TestResult, Guarded]:
+def _run_test(test: Test, function: Any, reference: Callable[..., Any], limit: float,
+              diagnoses: tuple[Diagnosis, ...] = ()) -> tuple[TestResult, Guarded]:
     """One test: every call it makes, stopping at the first that fails (its input is the one shown)."""
     made = test.inputs()
     guarded = Guarded()
@@ -149,12 +150,15 @@ def _run_test(test: Test, function: Any, reference: Callable[..., Any], limit: f
         pristine = copy.deepcopy(inputs)
         guarded = guarded_call(function, inputs, limit)
         notes.append(flood_note(guarded))
-        problem = _problem(guarded, inputs, pristine, limit)
+        failed_call = _problem(guarded, inputs, pristine, limit)
+        problem = failed_call
         if problem is None:
             problem, judging = _judged(test, guarded.value, pristine, reference, function, limit)
             guarded = replace(guarded, timed_out=judging.timed_out)  # an endless result stops the check too
         if problem:
-            return TestResult(test.name, test.kind, False, test.describe_inputs(pristine), problem, test.hint,
+            hint = (test.hint if failed_call or guarded.timed_out
+                    else _diagnosed(diagnoses, guarded.value, pristine, reference, test.hint))
+            return TestResult(test.name, test.kind, False, test.describe_inputs(pristine), problem, hint,
                               notes[-1] or ""), guarded
     return TestResult(test.name, test.kind, True, note=next((n for n in notes if n), "")), guarded
 
@@ -207,6 +211,19 @@ def _judged(test: Test, value: Any, pristine: dict[str, Any], reference: Callabl
     if guarded.error is not None:
         return f"reading what your function returned raised {guarded.error}.", guarded
     return verdict[0], guarded
+
+
+def _diagnosed(diagnoses: tuple[Diagnosis, ...], value: Any, pristine: dict[str, Any],
+               reference: Callable[..., Any], fallback: str) -> str:
+    """The hint of the first diagnosis that recognises its mistake in `value`, else `fallback`.
+    A diagnosis that cannot judge this output (it raised) does not recognise it."""
+    for diagnosis in diagnoses:
+        try:
+            if diagnosis.judge(value, Call(pristine, reference)):
+                return diagnosis.hint
+        except Exception:  # noqa: BLE001 - any output may confuse a diagnosis; the test's hint stands
+            continue
+    return fallback
 
 
 def record(outcome: Outcome, store: ProgressStore) -> None:

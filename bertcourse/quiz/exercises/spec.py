@@ -8,6 +8,11 @@ expected and what came back. Judges get a `Call`, whose `expected` runs the seal
 solution on a pristine copy of the inputs only when a judge asks for it, so property tests that
 never need the reference never run it.
 
+A test's hint fits the mistake it was written for, but an output can fail it for another
+reason. An exercise's `diagnoses` name mistakes by what they do to the output: when a test fails,
+the first diagnosis whose judge also finds a problem in what came back gives the hint instead
+(e.g. a span that counts the "##" fails "longest match first" too, but its hint is about spans).
+
 The reference solution and the known-wrong variants are not here: they are sealed (see
 `catalog.py`), so reading this file does not give the answer away.
 
@@ -66,6 +71,14 @@ class Test:
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """A mistake recognised in an output by `judge` (None: not this mistake), and its hint."""
+
+    judge: Judge
+    hint: str
+
+
+@dataclass(frozen=True)
 class Exercise:
     """One exercise of a lesson notebook; `id` must have a sealed file (catalog.py) that names
     its notebook, title and function."""
@@ -78,6 +91,7 @@ class Exercise:
     hints: tuple[str, ...] = ()
     after: str | None = None
     time_limit_s: float = 5.0
+    diagnoses: tuple[Diagnosis, ...] = ()
 
 
 def describe(value: Any, limit: int = 160) -> str:
@@ -127,7 +141,7 @@ def _type_problem(got: Any, expected: Any) -> str | None:
         if not isinstance(got, (tuple, list)):
             return f"expected a {type(expected).__name__} of {_items(len(expected))}, got {describe(got)}."
         if len(got) != len(expected):
-            return f"expected {_items(len(expected))}, got {len(got)}: {describe(got)}."
+            return f"expected {_items(len(expected))}, got {len(got)}."
         return None
     if isinstance(expected, bool) or not isinstance(expected, (int, float)):
         if type(got) is not type(expected) and not (isinstance(got, str) and isinstance(expected, str)):
@@ -196,8 +210,13 @@ def _compare_arrays(got: Any, expected: Any, where: str, atol: float | None, rto
 
 def differs(got: Any, expected: Any, atol: float | None = None, rtol: float = 1e-4) -> str | None:
     """None when `got` matches `expected` (exactly, or within `atol`/`rtol` when given), else
-    what differs: the type, the shape, the dtype or the first differing value."""
-    return _compare(got, expected, "", atol, rtol)
+    what differs: the type, the shape, the dtype or the first differing value. For a list or
+    tuple, the whole expected and returned values follow, since an index path or an item count
+    alone ("expected 1 item, got 2") does not show what was wanted."""
+    problem = _compare(got, expected, "", atol, rtol)
+    if problem is None or not isinstance(expected, (list, tuple)):
+        return problem
+    return f"{problem} Expected {describe(expected)}; got {describe(got)}."
 
 
 def all_of(*judges: Judge) -> Judge:

@@ -4,6 +4,7 @@ Like the quiz, the display bundle's text/plain (what nbval compares and a static
 is the outcome's plain summary, identical on every run; the live widget adds the buttons.
 Showing the solution needs a second, explicit click ("Yes, show it"), and that choice is stored
 in the progress store as its own row, so the instructor's report can say who looked.
+Hints and test messages show their `backticks` as code, as the quiz does.
 
 Room: quiz.
 """
@@ -15,8 +16,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from bertcourse.course import controls
+
 from ..store import ProgressError, ProgressStore
-from ..widget import refresh_progress_views, status_html
+from ..widget import refresh_progress_views, rich_text, status_html
 from .catalog import Entry
 from .engine import Outcome, record_revealed
 
@@ -28,8 +31,8 @@ def _results_html(outcome: Outcome) -> str:
     for result in outcome.results:
         mark = "✓ passed" if result.passed else "✗ failed"
         detail = "" if result.passed else (
-            f"<br><small><b>input:</b> {html.escape(result.inputs)}<br>{html.escape(result.problem)}"
-            f"<br><b>hint:</b> {html.escape(result.hint)}</small>")
+            f"<br><small><b>input:</b> {html.escape(result.inputs)}<br>{rich_text(result.problem)}"
+            f"<br><b>hint:</b> {rich_text(result.hint)}</small>")
         note = f"<br><small><b>note:</b> {html.escape(result.note)}</small>" if result.note else ""
         items.append(f"<li><b>{mark}</b>: {html.escape(result.name)}{detail}{note}</li>")
     tail = rest.splitlines()[-1] if outcome.results else ""
@@ -69,10 +72,11 @@ class ExerciseView(widgets.VBox):
         super().__init__([self.results, widgets.HBox([self.hint_button, self.solution_button]), self.confirm,
                           self.hint_area, self.solution_area])
         self.add_class("bertcourse-exercise")
+        controls.mark(self)
 
     def _on_hint(self, _button: Any = None) -> None:
         self.shown_hints = min(self.shown_hints + 1, len(self.hints))
-        items = "".join(f"<li>{html.escape(h)}</li>" for h in self.hints[: self.shown_hints])
+        items = "".join(f"<li>{rich_text(h)}</li>" for h in self.hints[: self.shown_hints])
         more = "" if self.shown_hints < len(self.hints) else " (no more hints)"
         self.hint_area.value = f"<div><b>Hints{more}:</b><ol>{items}</ol></div>"
         self.hint_button.disabled = self.shown_hints >= len(self.hints)

@@ -14,7 +14,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from ..spec import Call, Exercise, Test, describe, equal
+from ..spec import Call, Diagnosis, Exercise, Test, describe, equal
 
 _ALPHABET = "tokenizasbfleu"  # random words use these letters; "q" and "x" are in no piece
 TOY_VOCAB = {piece: index for index, piece in enumerate(dict.fromkeys(
@@ -53,6 +53,16 @@ def _spans_tile(got: Any, call: Call) -> str | None:
     return None
 
 
+def _span_counts_prefix(got: Any, call: Call) -> str | None:
+    """The mistake of measuring a continuation piece's span with its "##" (a span two characters
+    too long), recognised in any output that has such a piece."""
+    for item in got if isinstance(got, list) else []:
+        if isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], str) and item[0].startswith("##") \
+                and item[2] - item[1] == len(item[0]):
+            return f"{item[0]!r} spans {item[2] - item[1]} characters."
+    return None
+
+
 def _random_words() -> list[dict[str, Any]]:
     """300 random words over letters the toy vocabulary mostly covers (seeded: reproducible)."""
     rng = random.Random(1)
@@ -85,6 +95,8 @@ EXERCISES = [Exercise(
            "shorten it one character at a time until the piece (with '##' if start > 0) is in the vocabulary.",
            "If no end works for the current start, the whole word is unknown: return [(unk, 0, len(word))] "
            "at once, not just an [UNK] for that piece."),
+    diagnoses=(Diagnosis(_span_counts_prefix, "A span counts characters of the word, never the '##': `word[start:end]` "
+                                      "is the piece without its prefix, so '##aff' found at 2 spans (2, 5)."),),
     tests=(
         Test("fixed: 'unaffable' splits into un / ##aff / ##able", "fixed",
              lambda: {"word": "unaffable", "vocab": dict(TOY_VOCAB)}, equal(),
