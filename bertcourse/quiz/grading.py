@@ -93,7 +93,7 @@ def _number_in_unit(value: str, unit: str | None) -> tuple[Decimal, str]:
     if text[-1:].casefold() in keys.SCALE_SUFFIXES:
         return keys.WIDE.divide(number, scale), ""
     # a full count (no one means 340,000,000 million parameters), within the counts a course meets
-    if scale <= abs(number) < scale * scale and not named_unit:
+    if scale <= number.copy_abs() < scale * scale and not named_unit:
         number = keys.WIDE.divide(number, scale)
         return number, f"this asks in {unit}s: {text} is {number.normalize():f}"
     return number, ""
