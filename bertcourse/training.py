@@ -150,8 +150,12 @@ def interval_table(results: dict[str, dict[str, dict[str, float]]]) -> pd.DataFr
 
 
 def classification_metrics(prediction: EvalPrediction) -> dict[str, float]:
-    """`scores` from the logits the Trainer collects at each evaluation."""
-    return scores(prediction.label_ids, np.asarray(prediction.predictions).argmax(axis=-1))
+    """`scores` from the logits the Trainer collects at each evaluation; a one-output head
+    (a similarity score, regression) has no classes, so it is scored by rank correlation."""
+    logits = np.asarray(prediction.predictions)
+    if logits.shape[-1] == 1:
+        return {"spearman": float(pd.Series(logits[:, 0]).corr(pd.Series(prediction.label_ids), method="spearman"))}
+    return scores(prediction.label_ids, logits.argmax(axis=-1))
 
 
 def make_trainer(model: Any, tokenizer: Any, arguments: TrainingArguments, train_dataset: Any,
