@@ -176,6 +176,21 @@ def make_trainer(model: Any, tokenizer: Any, arguments: TrainingArguments, train
     )
 
 
+def predictions_in_order(trainer: Trainer, dataset: Any) -> np.ndarray:
+    """The trainer's outputs (logits) for `dataset`, row i for row i of `dataset`.
+
+    transformers 5 length-groups the evaluation batches too when training groups them
+    (`train_sampling_strategy="group_by_length"`), so `Trainer.predict(...).predictions` come in a
+    shuffled order: compared with the dataset's own labels, or with another system's predictions
+    row by row, a perfect model scores at chance. This predicts with sequential batches instead."""
+    grouped = trainer.args.train_sampling_strategy
+    trainer.args.train_sampling_strategy = "random"
+    try:
+        return np.asarray(trainer.predict(dataset).predictions)
+    finally:
+        trainer.args.train_sampling_strategy = grouped
+
+
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Indices in batches of similar length, covering each once: inference pads each batch to its
     longest member, so sorting first wastes little compute on padding."""
