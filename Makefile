@@ -30,9 +30,9 @@ course: setup
 test: setup
 	BERTCOURSE_PROFILE=laptop $(BIN)/python -m pytest
 
-# Unit tests only (no notebooks, no browser), with pytest's cache on: `make test-fast ARGS=--lf`.
+# Unit tests only (no notebooks, no browser, no install of the built wheel), with pytest's cache on: `make test-fast ARGS=--lf`.
 test-fast: setup
-	BERTCOURSE_PROFILE=laptop $(BIN)/python -m pytest tests --ignore=tests/browser -p no:nbval \
+	BERTCOURSE_PROFILE=laptop $(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/install -p no:nbval \
 		-o addopts="" $(ARGS)
 
 # The notebooks under nbval with lower CPU kernels and one thread, standing in for other CPUs.

@@ -35,10 +35,12 @@ def shared_data() -> Path:
 @pytest.fixture
 def fresh_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     """No profile chosen and no profile, override or local-copy variables set: each test starts from
-    the course's defaults (the laptop profile) and sets only what it tests."""
+    the course's defaults (the laptop profile, as on a machine without CUDA, even where the tests run
+    on one) and sets only what it tests."""
     from bertcourse.course import profiles
 
     monkeypatch.setattr(profiles, "_chosen", None)
+    monkeypatch.setattr(profiles, "automatic_choice", lambda: ("laptop", ""))
     for name in ("BERTCOURSE_PROFILE", "BERTCOURSE_MODEL_OVERRIDES", "BERTCOURSE_DATA_DIR", "BERTCOURSE_MODEL_DIR"):
         monkeypatch.delenv(name, raising=False)
 

@@ -153,12 +153,11 @@ def main() -> int:
     predictions = {name: training.predict_probabilities(models[name], tokenizer, test["text"], settings.max_length)
                    .argmax(axis=1) for name in ("student, labels only", "student, teacher's hard labels",
                                                 "distilled student")}
-    differences = {f"distilled - {baseline}": kd.paired_accuracy_difference(
-        test["label"], predictions["distilled student"], predictions[baseline])
+    differences = {f"distilled - {baseline}": training.bootstrap_scores(
+        test["label"], predictions["distilled student"], reference=predictions[baseline])["accuracy"].scaled(100)
         for baseline in ("student, labels only", "student, teacher's hard labels")}
     for name, d in differences.items():
-        print(f"accuracy, {name}: {100 * d['difference']:+.1f} points, paired bootstrap 95% interval "
-              f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]")
+        print(f"accuracy, {name}: {d.value:+.1f} points, paired bootstrap 95% interval [{d.low:+.1f}, {d.high:+.1f}]")
     print(f"distilled student keeps {retention:.1%} of the teacher's accuracy, runs "
           f"{table.loc['distilled student', 'speed-up (batch 1)']:.2f}x as fast at batch 1 "
           f"({table.loc['distilled student, int8', 'speed-up (batch 1)']:.2f}x with int8), is "

@@ -54,8 +54,8 @@ def sts_block(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         cosines = emb.pair_cosines(model, tok, test["sentence1"], test["sentence2"], pooling)
         seconds = time.perf_counter() - start
-        rho, low, high = emb.spearman_interval(cosines, test["score"])
-        print(f"| {name} | {100 * rho:.1f} | {100 * low:.1f}-{100 * high:.1f} | "
+        rho = emb.spearman_interval(cosines, test["score"]).scaled(100)
+        print(f"| {name} | {rho.value:.1f} | {rho.low:.1f}-{rho.high:.1f} | "
               f"{emb.anisotropy(emb.encode(model, tok, sample, pooling)):.2f} | {2 * len(test) / seconds:,.0f} |", flush=True)
 
     print(f"\n## STS-B test ({len(test):,} pairs): Spearman x100, bootstrap 95% interval, anisotropy\n")

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import AutoModelForQuestionAnswering
 
     import bertcourse as bc
+    from bertcourse import intervals
     from bertcourse import question_answering as qa
     from bertcourse import training
     from bertcourse.course.startup import quiet_libraries
@@ -119,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     predict_seconds = time.perf_counter() - start
     results["fine-tuned"] = score("fine-tuned MiniLM", predicted, gold)
     per_question = qa.per_question_scores(predicted, gold)
-    low, high = qa.bootstrap_interval(100 * per_question["f1"])
-    print(f"fine-tuned F1 95% bootstrap interval over questions: {low:.1f} .. {high:.1f}")
+    f1 = intervals.mean_interval(100 * per_question["f1"])
+    print(f"fine-tuned F1 95% bootstrap interval over questions: {f1.low:.1f} .. {f1.high:.1f}")
     print("\nby question type (fine-tuned):\n" + qa.scores_by_type(questions, per_question).to_string())
 
     steps = trainer.state.global_step

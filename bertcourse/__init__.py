@@ -47,6 +47,7 @@ _EXPORTS = {
 _MODULES = {
     "paths": "bertcourse.course.paths",
     "registry": "bertcourse.course.registry",
+    "handoffs": "bertcourse.course.handoffs",  # `bc.handoffs.imported("03_pretrained")`: an instructor's model?
 }
 
 __all__ = sorted(_EXPORTS) + sorted(_MODULES)

@@ -21,7 +21,7 @@ arguments a learner tunes) are written out in notebook 04; the functions marked 
 are identical copies of the ones here and in `bertcourse.training` (tests/test_saved_cells.py
 keeps them so). The Trainer wiring itself is shared with lessons 05-07 and lives in `training`.
 
-Room: a lesson module. It imports `bertcourse.course` and `bertcourse.training`.
+Room: a lesson module. It imports `bertcourse.course`, `bertcourse.intervals` and `bertcourse.training`.
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from bertcourse.course import handoffs
 from bertcourse.course.formats import text_columns
 from bertcourse.course.profiles import recipe_for
-from bertcourse.training import FinetuneSettings, length_sorted_batches
+from bertcourse.intervals import Interval
+from bertcourse.training import FinetuneSettings, bootstrap_scores, length_sorted_batches
 
 # Written out for the learner in notebook 04_finetuning's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
@@ -138,3 +140,20 @@ def worst_examples(texts: Sequence[str], labels: Sequence[int], probabilities: n
                          "predicted": [names[predicted[i]] for i in wrong],
                          "p(true)": p_true[wrong].round(2),
                          "p(predicted)": probabilities[wrong, predicted[wrong]].round(2)})
+
+
+def imported_pretraining_row(labels: Sequence[int], ours: Sequence[int], served_predictions: Sequence[int],
+                             served: str) -> dict[str, dict[str, Interval]]:
+    """The row notebook 04's "what pretraining buys" table gains when notebook 03's model was imported
+    (an instructor's GPU session, `bertcourse handoffs import`), else nothing (`{}`).
+
+    With a learner's own laptop run the table already answers "does a few minutes of pretraining
+    help?". An imported model raises a different question: how far a real pretraining budget closes
+    the gap to the encoder pretrained at scale. So the row is the paired bootstrap of 03's model
+    against the served encoder, both pretrained and fine-tuned with the same recipe (`ours`,
+    `served_predictions`: their predicted test labels), labelled with where 03's model came from."""
+    record = handoffs.imported("03_pretrained")
+    if record is None:
+        return {}
+    label = f"notebook 03's BERT (imported: {record.session()}) minus {served}, both pretrained (paired)"
+    return {label: bootstrap_scores(labels, ours, reference=served_predictions)}

@@ -10,14 +10,14 @@ pays: a few labelled texts plus an unlabelled transfer set that the teacher labe
     student = student_from_teacher(pretrained, keep_layers=[0, 2, 4])          # DistilBERT-style initialisation
     train_student(student, tokenizer, arguments, encoded_soft_targets, distil=True, temperature=2.0, alpha=0.5)
     quality = quality_table({"teacher": teacher, "distilled": student}, tokenizer, texts, labels)
-    paired_accuracy_difference(labels, predicted_a, predicted_b)              # with a bootstrap interval
+    bootstrap_scores(labels, predicted_a, reference=predicted_b)                # training's paired intervals
 
 The ideas a learner must see (the distillation loss, how the student is cut out of a bigger model,
 what each student learns from) are written out in notebook 07 in `#@save` cells identical to the
 functions here.
 
-Room: a lesson module. It imports `bertcourse.training`, `bertcourse.model_specs`, the bootstrap
-interval of `bertcourse.question_answering` and the runtime's smoke caps.
+Room: a lesson module. It imports `bertcourse.training`, `bertcourse.model_specs` and the runtime's
+smoke caps.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from transformers import Trainer, TrainingArguments
 
 from bertcourse.course import smoke
 from bertcourse.model_specs import count_parameters
-from bertcourse.question_answering import bootstrap_interval
 from bertcourse.training import make_trainer, predict_probabilities, scores
 
 # Written out for the learner in notebook 07_distillation's `#@save` cells; tests/test_saved_cells.py
@@ -165,17 +164,6 @@ def train_student(student: Any, tokenizer: Any, arguments: TrainingArguments, tr
         trainer = make_trainer(student, tokenizer, arguments, train_dataset)
     trainer.train()
     return trainer
-
-
-def paired_accuracy_difference(labels: Sequence[int], predicted_a: Sequence[int], predicted_b: Sequence[int],
-                               samples: int = 2000, seed: int = 0) -> dict[str, float]:
-    """Accuracy of A minus accuracy of B on the same test texts, with a paired bootstrap 95% interval:
-    the per-text differences (+1, 0 or -1) are resampled, so texts both models find easy or hard
-    do not widen the interval. An interval that contains 0: this test set cannot tell them apart."""
-    labels = np.asarray(labels)
-    differences = (np.asarray(predicted_a) == labels).astype(float) - (np.asarray(predicted_b) == labels)
-    low, high = bootstrap_interval(differences, samples, seed)
-    return {"difference": float(differences.mean()), "low": low, "high": high}
 
 
 def quantize_int8(model: Any) -> Any:

@@ -7,13 +7,14 @@ on sentence pairs with a contrastive loss (what all-MiniLM-L6-v2 went through, o
 pairs) does it well. `benchmarks/embeddings_search.py` runs the same code on STS-B.
 
     vectors = encode(model, tokenizer, sentences, pooling="mean")   # (n, dim), unit length
-    rho, low, high = spearman_interval(cosines, human_scores)         # with a bootstrap interval
+    spearman_interval(cosines, human_scores)          # an Interval: value, low, high
 
 The ideas (pooling, the in-batch contrastive loss, the threshold chosen on validation data) are
 written out in notebook 09; its `#@save` cells are identical copies of the functions here
 (tests/test_saved_cells.py keeps them so).
 
-Room: a lesson module. It imports `bertcourse.course` and `bertcourse.classification` (mean pooling).
+Room: a lesson module. It imports `bertcourse.course`, `bertcourse.intervals` and `bertcourse.classification`
+(mean pooling).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
 
+from bertcourse import intervals
 from bertcourse.classification import mean_pool
 from bertcourse.course import smoke
 from bertcourse.course.profiles import resolve_model_key
@@ -104,22 +106,14 @@ def pair_cosines(model: Any, tokenizer: Any, first: Sequence[str], second: Seque
     return (a * b).sum(dim=-1).numpy()
 
 
-def spearman_interval(predicted: Sequence[float], gold: Sequence[float], resamples: int = 1000,
-                      seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """Spearman correlation and a percentile bootstrap interval over the pairs.
+def spearman_interval(predicted: Sequence[float], gold: Sequence[float]) -> intervals.Interval:
+    """Spearman correlation with its bootstrap interval over the pairs (`bertcourse.intervals`).
 
     On a set of ~100 pairs the correlation itself moves by several points from one sample of
     pairs to another; the interval says how much, so two encoders are called different only
     when it allows."""
     predicted, gold = np.asarray(predicted, dtype=float), np.asarray(gold, dtype=float)
-    rho = float(spearmanr(predicted, gold).statistic)
-    rng = np.random.default_rng(seed)
-    samples = []
-    for _ in range(resamples):
-        index = rng.integers(0, len(gold), len(gold))
-        samples.append(spearmanr(predicted[index], gold[index]).statistic)
-    low, high = np.nanquantile(samples, [(1 - level) / 2, (1 + level) / 2])
-    return rho, float(low), float(high)
+    return intervals.bootstrap(intervals.per_row(lambda row: spearmanr(predicted[row], gold[row]).statistic), len(gold))
 
 
 def contrastive_loss(anchors: torch.Tensor, positives: torch.Tensor, scale: float = 20.0) -> torch.Tensor:

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertForPreTraining
 
+from bertcourse.course import handoffs
 from bertcourse.course.progress import progress_bar
 from bertcourse.pretrain_checkpoints import (
     TrainResult,
@@ -79,13 +80,14 @@ def position_kinds(batch: dict[str, torch.Tensor], mask_token_id: int) -> torch.
 @torch.no_grad()
 def held_out_predictions(model: BertForPreTraining, batches: list[dict[str, torch.Tensor]], mask_token_id: int,
                          loss: LossFunction = pretraining_loss) -> dict[str, torch.Tensor]:
-    """Every chosen position of `batches` (target, what the model saw, its kind, the model's top guess and
-    cross-entropy) and every pair (NSP label, guess, cross-entropy), from the logits that `loss` returns."""
+    """Every chosen position of `batches` (target, what the model saw, its kind, the model's top guess, its
+    five best guesses and the cross-entropy) and every pair (NSP label, guess, cross-entropy), from the logits
+    that `loss` returns."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    parts: dict[str, list[torch.Tensor]] = {key: [] for key in ("target", "shown", "kind", "predicted", "token_loss",
-                                                                 "nsp_label", "nsp_predicted", "pair_loss")}
+    parts: dict[str, list[torch.Tensor]] = {key: [] for key in ("target", "shown", "kind", "predicted", "top5",
+                                                                 "token_loss", "nsp_label", "nsp_predicted", "pair_loss")}
     for batch in batches:
         chosen = batch["labels"] != -100
         with _autocast(device):
@@ -96,6 +98,7 @@ def held_out_predictions(model: BertForPreTraining, batches: list[dict[str, torc
         parts["shown"].append(batch["input_ids"][chosen])
         parts["kind"].append(position_kinds(batch, mask_token_id))
         parts["predicted"].append(mlm_logits.argmax(-1))
+        parts["top5"].append(mlm_logits.topk(5, dim=-1).indices)
         parts["token_loss"].append(F.cross_entropy(mlm_logits, target, reduction="none"))
         parts["nsp_label"].append(nsp_label)
         parts["nsp_predicted"].append(nsp_logits.argmax(-1))
@@ -357,6 +360,7 @@ def train(model: BertForPreTraining, tokenizer: Any, documents: list, settings: 
     bar.close()
     result.seconds = elapsed()
     result.finished = done()
+    handoffs.training_finished(result.step, result.seconds)  # the run's length, for the model it saves
     if checkpoint_dir is not None:
         save_training_checkpoint(checkpoint_dir, accelerator, accelerator.unwrap_model(objective).model, tokenizer,
                                  optimizer, result, settings)

@@ -19,7 +19,7 @@ is written out in notebook 05 in `#@save` cells; the copies here are identical
 (tests/test_saved_cells.py keeps them so). The settings and the Trainer arguments are the shared
 ones of `bertcourse.training` (`FinetuneSettings`, `training_arguments`): only the recipes differ.
 
-Room: a lesson module. It imports `bertcourse.course` and `bertcourse.training`.
+Room: a lesson module. It imports `bertcourse.course`, `bertcourse.intervals` and `bertcourse.training`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from seqeval.metrics.sequence_labeling import get_entities
 from transformers import DataCollatorForTokenClassification, EvalPrediction, Trainer, TrainingArguments
 
+from bertcourse import intervals
 from bertcourse.course.profiles import recipe_for
 from bertcourse.training import FinetuneSettings, length_sorted_batches
 
@@ -268,51 +269,30 @@ def lexicon_baseline(train_sentences: Sequence[Sequence[str]], train_tags: Seque
     return tagged
 
 
-def _resampled_f1(gold: Sequence[Sequence[str]], systems: Sequence[Sequence[Sequence[str]]], samples: int,
-                  seed: int) -> np.ndarray:
-    """Entity F1 of each system on `samples` resamples (with replacement) of the test sentences; the same
-    resamples for every system, so differences between them are paired. Shape (samples, systems)."""
-    rng = np.random.default_rng(seed)
-    scores = np.empty((samples, len(systems)))
-    for index in range(samples):
-        chosen = rng.integers(0, len(gold), len(gold))
-        g = [gold[i] for i in chosen]
-        scores[index] = [f1_score(g, [tags[i] for i in chosen], zero_division=0) for tags in systems]
-    return scores
+def entity_f1_statistic(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> intervals.Statistic:
+    """seqeval's entity-level (micro) F1 of a resample of whole sentences, for `intervals.bootstrap`.
+
+    Entities never cross a sentence, so each sentence contributes its own counts (entities
+    predicted, entities gold, entities both) and F1 = 2 * both / (predicted + gold) over the
+    sentences of a resample: the same number seqeval gives, for every resample in one step."""
+    counts = np.array([[len(set(get_entities(list(p))) & set(get_entities(list(g)))), len(get_entities(list(p))),
+                        len(get_entities(list(g)))] for g, p in zip(gold, predicted)], dtype=float)
+
+    def statistic(rows: np.ndarray) -> np.ndarray:
+        both, found, true = counts[rows].sum(axis=1).T
+        return np.divide(2 * both, found + true, out=np.zeros_like(both), where=(found + true) > 0)
+    return statistic
 
 
-def f1_interval(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], samples: int = 1000,
-                seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap 95% interval of one system's entity F1: how far the score could move with
-    another test sample of the same size (resampling whole sentences, as entities come in sentences)."""
-    low, high = np.percentile(_resampled_f1(gold, [predicted], samples, seed)[:, 0], [2.5, 97.5])
-    return float(low), float(high)
+def f1_interval(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> intervals.Interval:
+    """Entity F1 with its bootstrap interval, resampling whole sentences (entities come in sentences)."""
+    return intervals.bootstrap(entity_f1_statistic(gold, predicted), len(gold))
 
 
-def paired_bootstrap(gold: Sequence[Sequence[str]], predicted_a: Sequence[Sequence[str]],
-                     predicted_b: Sequence[Sequence[str]], samples: int = 1000, seed: int = 0) -> dict[str, float]:
-    """How sure can we be that system A beats system B on this test set? Resample the test
-    sentences with replacement `samples` times and recompute both F1s on each resample.
-    Returns the observed F1 difference (A - B), its 95% interval over the resamples, and the
-    share of resamples where A scores higher. An interval that straddles 0 means the test set
-    is too small to tell the two apart."""
-    scores = _resampled_f1(gold, [predicted_a, predicted_b], samples, seed)
-    differences = scores[:, 0] - scores[:, 1]
-    low, high = np.percentile(differences, [2.5, 97.5])
-    observed = f1_score(gold, predicted_a, zero_division=0) - f1_score(gold, predicted_b, zero_division=0)
-    return {"difference": float(observed), "low": float(low), "high": float(high),
-            "a_better_share": float((differences > 0).mean())}
+def f1_difference(gold: Sequence[Sequence[str]], predicted_a: Sequence[Sequence[str]],
+                  predicted_b: Sequence[Sequence[str]]) -> intervals.Interval:
+    """Entity F1 of A minus that of B, both on the same resampled sentences (a paired bootstrap)."""
+    return intervals.bootstrap(intervals.difference(entity_f1_statistic(gold, predicted_a),
+                                                    entity_f1_statistic(gold, predicted_b)), len(gold))
 
 
-def bootstrap_verdict(check: dict[str, float], name_a: str, name_b: str) -> str:
-    """The paired bootstrap's result in words; the verdict follows the interval, not the point estimate."""
-    lines = [f"F1 difference ({name_a} - {name_b}): {check['difference']:+.2f}, 95% interval "
-             f"[{check['low']:+.2f}, {check['high']:+.2f}]; "
-             f"{name_a} better in {check['a_better_share']:.0%} of resamples"]
-    if check["low"] > 0:
-        lines.append(f"verdict: {name_a} is better than {name_b} on this test set")
-    elif check["high"] < 0:
-        lines.append(f"verdict: {name_a} is worse than {name_b} on this test set")
-    else:
-        lines.append("verdict: the difference is within what the test set's size leaves undecided")
-    return "\n".join(lines)

@@ -13,13 +13,14 @@ text" is made once, here, and not in every lesson.
     probabilities = predict_probabilities(model, tokenizer, texts, settings.max_length)
     bootstrap_scores(test_labels, predicted, reference=other_predicted)   # paired 95% intervals
 
-Room: a lesson module (shared by lessons 04-07). It imports third-party libraries only.
+Room: a lesson module (shared by lessons 04-07). It imports `bertcourse.intervals` and third-party libraries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import DataCollatorWithPadding, EvalPrediction, Trainer, TrainingArguments
+
+from bertcourse import intervals
 
 # Written out for the learner in notebook 04_finetuning's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
@@ -114,38 +117,28 @@ def _resampled_scores(labels: np.ndarray, predicted: np.ndarray, draws: np.ndarr
 
 
 def bootstrap_scores(labels: Sequence[int], predicted: Sequence[int], reference: Sequence[int] | None = None,
-                     resamples: int = 2000, seed: int = 0) -> dict[str, dict[str, float]]:
-    """How much a score on a small test set could move: resample the test texts with replacement
-    and recompute accuracy and macro-F1 each time; the middle 95% of the resampled scores is the
-    interval. With `reference` (another system's predictions on the same texts) the interval is
-    that of the difference predicted - reference, both scored on the same resamples (a paired
-    bootstrap): an interval that contains 0 means this test set cannot tell the two apart.
-
-    Returns {metric: {"value", "low", "high"}}, value being the score (or the difference) on the
-    test set itself."""
+                     resamples: int = intervals.RESAMPLES, seed: int = 0) -> dict[str, intervals.Interval]:
+    """Accuracy and macro-F1 with their bootstrap intervals (`bertcourse.intervals`). With
+    `reference` (another system's predictions on the same texts) each interval is that of the
+    difference predicted - reference, both scored on the same resamples (a paired bootstrap): an
+    interval that contains 0 means this test set cannot tell the two apart."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
-    draws = np.random.default_rng(seed).integers(0, len(labels), (resamples, len(labels)))
-    everything = np.arange(len(labels))[None]
-    observed, resampled = _resampled_scores(labels, predicted, everything), _resampled_scores(labels, predicted, draws)
-    if reference is not None:
-        reference = np.asarray(reference)
-        baseline = _resampled_scores(labels, reference, everything)
-        observed = {metric: observed[metric] - baseline[metric] for metric in observed}
-        baseline = _resampled_scores(labels, reference, draws)
-        resampled = {metric: resampled[metric] - baseline[metric] for metric in resampled}
     result = {}
-    for metric, values in resampled.items():
-        low, high = np.percentile(values, [2.5, 97.5])
-        result[metric] = {"value": float(observed[metric][0]), "low": float(low), "high": float(high)}
+    for metric in ("accuracy", "macro_f1"):
+        def statistic(rows: np.ndarray, guesses: np.ndarray = predicted) -> np.ndarray:
+            return _resampled_scores(labels, guesses, rows)[metric]
+        if reference is not None:
+            statistic = intervals.difference(statistic, partial(statistic, guesses=np.asarray(reference)))
+        result[metric] = intervals.bootstrap(statistic, len(labels), resamples, seed)
     return result
 
 
-def interval_table(results: dict[str, dict[str, dict[str, float]]]) -> pd.DataFrame:
+def interval_table(results: dict[str, dict[str, intervals.Interval]]) -> pd.DataFrame:
     """`bootstrap_scores` results as one row per system (or comparison): each metric's value with
     its 95% interval next to it, to two decimals."""
     return pd.DataFrame({name: {column: cell for metric, value in result.items()
-                                for column, cell in ((metric, round(value["value"], 2)),
-                                                     (f"{metric} 95% interval", f"[{value['low']:.2f}, {value['high']:.2f}]"))}
+                                for column, cell in ((metric, round(value.value, 2)),
+                                                     (f"{metric} 95% interval", f"[{value.low:.2f}, {value.high:.2f}]"))}
                          for name, result in results.items()}).T
 
 

@@ -14,7 +14,7 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification, BertModel, EvalPrediction
 
 from bertcourse import classification as clf
-from bertcourse import training
+from bertcourse import intervals, training
 from bertcourse.course import profiles
 from bertcourse.tokenization import train_wordpiece
 
@@ -149,23 +149,27 @@ def test_bootstrap_scores_agree_with_scikit_learn_and_pair_the_resamples() -> No
     weak = np.where(rng.random(120) < 0.4, labels, rng.integers(0, 4, 120))
     single = training.bootstrap_scores(labels, good, resamples=500)
     for metric, value in training.scores(labels, good).items():
-        assert single[metric]["value"] == pytest.approx(value)
-        assert single[metric]["low"] < value < single[metric]["high"] and single[metric]["high"] - single[metric]["low"] < 0.3
+        assert single[metric].value == pytest.approx(value)
+        assert single[metric].low < value < single[metric].high and single[metric].high - single[metric].low < 0.3
     # one resample by hand, including classes that vanish from it (macro-F1 skips them as scikit-learn does)
     draw = np.array([[0, 0, 1, 5, 5, 7]])
     resampled = training._resampled_scores(labels, weak, draw)
     assert resampled["macro_f1"][0] == pytest.approx(training.scores(labels[draw[0]], weak[draw[0]])["macro_f1"])
-    assert training.bootstrap_scores(labels, good, reference=good)["accuracy"] == {"value": 0.0, "low": 0.0, "high": 0.0}
+    assert training.bootstrap_scores(labels, good, reference=good)["accuracy"] == intervals.Interval(0.0, 0.0, 0.0)
     paired = training.bootstrap_scores(labels, good, reference=weak, resamples=500)
-    assert paired["accuracy"]["value"] == pytest.approx(np.mean(good == labels) - np.mean(weak == labels))
-    assert 0 < paired["accuracy"]["low"] < paired["accuracy"]["value"] < paired["accuracy"]["high"]
+    assert paired["accuracy"].value == pytest.approx(np.mean(good == labels) - np.mean(weak == labels))
+    assert 0 < paired["accuracy"].low < paired["accuracy"].value < paired["accuracy"].high
+    # the accuracy interval is the one the shared module gives for the per-text hits (one owner, one number)
+    hits_good, hits_weak = (good == labels).astype(float), (weak == labels).astype(float)
+    by_hits = intervals.mean_interval(hits_good - hits_weak, resamples=500)
+    assert (paired["accuracy"].low, paired["accuracy"].high) == pytest.approx((by_hits.low, by_hits.high))
     same_seed = training.bootstrap_scores(labels, good, reference=weak, resamples=500)
     assert same_seed == paired   # seeded: a notebook's intervals reproduce
 
 
 def test_interval_table_puts_each_interval_next_to_its_value() -> None:
-    table = training.interval_table({"a": {"accuracy": {"value": 0.756, "low": 0.7, "high": 0.81},
-                                           "macro_f1": {"value": -0.01, "low": -0.064, "high": 0.05}}})
+    table = training.interval_table({"a": {"accuracy": intervals.Interval(0.756, 0.7, 0.81),
+                                           "macro_f1": intervals.Interval(-0.01, -0.064, 0.05)}})
     assert table.columns.tolist() == ["accuracy", "accuracy 95% interval", "macro_f1", "macro_f1 95% interval"]
     assert table.loc["a"].tolist() == [0.76, "[0.70, 0.81]", -0.01, "[-0.06, 0.05]"]
 

@@ -23,6 +23,7 @@ def test_no_arguments_prints_the_help(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 @pytest.mark.parametrize("path", [("doctor",), ("progress",), ("progress", "export"), ("progress", "report"),
+                                  ("handoffs",), ("handoffs", "export"), ("handoffs", "import"),
                                   ("notebooks",)])
 def test_commands_describe_themselves(path: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
     parser = cli.build_parser()

@@ -140,16 +140,6 @@ def test_hide_labels_stratifies_and_survives_a_smoke_sized_cut() -> None:
     assert sorted([*labelled["text"], *transfer["text"]]) == sorted(cut["text"])
 
 
-def test_paired_accuracy_difference_on_hand_made_predictions() -> None:
-    labels = [0, 1, 2, 0, 1, 2, 0, 1]
-    assert kd.paired_accuracy_difference(labels, labels, labels) == {"difference": 0.0, "low": 0.0, "high": 0.0}
-    wrong = [(label + 1) % 3 for label in labels]
-    assert kd.paired_accuracy_difference(labels, labels, wrong) == {"difference": 1.0, "low": 1.0, "high": 1.0}
-    half = labels[:4] + wrong[4:]                  # right on the first four texts only
-    result = kd.paired_accuracy_difference(labels, half, wrong)
-    assert result["difference"] == 0.5 and 0.0 < result["low"] < 0.5 < result["high"] < 1.0
-
-
 def test_quantized_copy_is_smaller_and_agrees(teacher: BertForSequenceClassification) -> None:
     quantized = kd.quantize_int8(teacher)
     assert kd.size_on_disk_mb(quantized) < kd.size_on_disk_mb(teacher)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bertcourse.course import paths
 from bertcourse.course.errors import ResourceUnavailable
 from bertcourse.tools import cli
 from bertcourse.tools import doctor as diagnostics
@@ -50,6 +51,37 @@ def test_version_drift_from_the_lock_is_flagged(tmp_path: Path) -> None:
     checks = {check.name: check for check in diagnostics._package_checks(diagnostics.locked_versions(lock))}
     assert checks["torch"].status == "WARN" and "lock: 0.1.0" in checks["torch"].detail
     assert checks["transformers"].status == "PASS"
+    summary = checks["versions"]  # said once, plainly: what a different version means for the learner
+    assert summary.status == "WARN" and summary.detail.startswith("torch differ from the lock: the lessons run; ")
+    assert "may differ from the committed outputs" in summary.detail and "make setup" in summary.fix
+
+
+def test_an_installed_course_without_the_test_extra_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A learner's `pip install` of the wheel has no nbval (the `test` extra): that is no failure,
+    while a missing dependency the lessons need is one."""
+    real_version = diagnostics.metadata.version
+
+    def version(name: str) -> str:
+        if name in ("nbval", "seqeval"):
+            raise diagnostics.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(diagnostics.metadata, "version", version)
+    checks = {check.name: check for check in diagnostics._package_checks({})}
+    assert checks["nbval"].status == "PASS" and "only the course's own tests need it" in checks["nbval"].detail
+    assert checks["seqeval"].status == "FAIL" and checks["seqeval"].fix == "run `make setup`"
+
+
+def test_an_installed_wheel_reads_its_bundled_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Where the package carries `bundled/` (a wheel built by setup.py), data, notebooks and the lock
+    come from there, never from a clone; the fixes then name pip, not make."""
+    monkeypatch.setattr(paths, "BUNDLED_DIR", tmp_path)
+    assert not paths.running_from_clone()
+    assert paths.shipped_data_dir() == tmp_path / "data" and paths.shipped_notebooks_dir() == tmp_path / "notebooks"
+    assert paths.lock_file() == tmp_path / "requirements" / "lock.txt"
+    assert diagnostics._install_fix() == diagnostics.REINSTALL
+    data_rows = [check for check in diagnostics.run_checks() if check.name.startswith("laptop data")]
+    assert data_rows and all(row.status == "FAIL" and row.fix == diagnostics.REINSTALL for row in data_rows)
 
 
 def test_gpu_profile_lists_missing_local_copies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

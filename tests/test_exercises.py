@@ -6,8 +6,11 @@ its input) is reported in words while the kernel carries on."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -153,6 +156,45 @@ def test_wrong_type_shape_and_mutation_are_reported():
     assert "changed its input attention_mask in place" in problems["mutates"]
 
 
+def test_changing_an_input_in_place_names_the_copy_for_its_kind():
+    """Issue 28, small one: the "changed its input" message told NumPy users to call `.clone()`."""
+    def normalises_in_place(query, documents, k):
+        documents /= 2
+        return [0], [1.0]
+
+    def sorts_in_place(tags):
+        tags.sort()
+        return []
+
+    numpy_problem = engine.run("09_cosine_top_k", normalises_in_place).results[0].problem
+    assert "changed its input documents in place" in numpy_problem and "`documents.copy()`" in numpy_problem
+    assert "clone" not in numpy_problem
+    list_problem = next(r.problem for r in engine.run("05_iob2_entities", sorts_in_place).results if r.problem)
+    assert "`copy.deepcopy(tags)`" in list_problem and "clone" not in list_problem
+
+
+def test_the_author_commands_the_exercise_docs_name_exist():
+    """Issue 28, small one: catalog.py documented `dev exercises unseal ID`; the command is
+    `dev unseal-exercise ID`. Every `bertcourse dev ...` the exercise package names must parse."""
+    import re
+
+    from bertcourse.tools.cli import build_parser
+
+    package = Path(catalog.__file__).parent
+    commands = {match for path in package.rglob("*.py")
+                for match in re.findall(r"`bertcourse (dev [^`]+)`", path.read_text(encoding="utf-8"))}
+    assert len(commands) >= 3
+    parser = build_parser()
+    dev = next(a for a in parser._actions if isinstance(getattr(a, "choices", None), dict)).choices["dev"]
+    known = next(a for a in dev._actions if isinstance(getattr(a, "choices", None), dict)).choices
+    # `dev SUBCOMMAND` then only placeholders (ID, FILE, PLAIN.py), options or "...": a lower-case
+    # word there ("dev exercises unseal ID") would be taken as an argument, not a command.
+    wrong = [command for command in commands
+             if command.split()[1] not in known
+             or any(word[:1].islower() for word in command.split()[2:] if not word.startswith("-"))]
+    assert wrong == []
+
+
 def test_not_a_function_or_another_signature_is_said_once():
     assert "needs your function itself" in engine.run("01_wordpiece_offsets", "oops").setup_problem
     renamed = engine.run("01_wordpiece_offsets", lambda text, vocabulary: [])
@@ -248,3 +290,204 @@ def test_refresh_inserts_executed_cells_and_check_sees_drift(tmp_path):
     notebook.cells[3].source += "\n# edited"
     nbformat.write(notebook, path)
     assert "differs from its declaration" in dev_exercises.problems(path)[0]
+
+
+# -- hostile functions (issue 28, items 9 to 13) ------------------------------------------------
+
+HOSTILE = textwrap.dedent("""
+    import resource, sys, time
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))  # a runaway result fails, not the machine
+    from bertcourse.quiz.exercises import engine
+
+    def swallows(tags):
+        while True:
+            try:
+                time.sleep(0.01)
+            except:
+                pass
+
+    def swallows_busy(tags):
+        n = 0
+        while True:
+            try:
+                n += 1
+            except:
+                pass
+
+    def swallows_at_two_levels(tags):
+        while True:
+            try:
+                swallows_busy(tags)
+            except:
+                continue
+
+    def keeps_what_it_catches(tags):
+        kept = []
+        while True:
+            try:
+                time.sleep(0.01)
+            except BaseException as caught:
+                kept.append(caught)
+
+    def endless_result(tags):
+        def spans():
+            while True:
+                yield ("PER", 0, 0)
+        return spans()
+
+    started = time.monotonic()
+    outcome = engine.run("05_iob2_entities", globals()[sys.argv[1]])
+    print(round(time.monotonic() - started, 1), outcome.summary())
+""")
+
+
+@pytest.mark.parametrize("learner", ["swallows", "swallows_busy", "swallows_at_two_levels", "keeps_what_it_catches",
+                                     "endless_result"])
+def test_a_learner_loop_cannot_outlast_the_time_limit(learner, tmp_path):
+    """Issue 28, items 9 and 10: the time limit fired once, so a loop inside a bare `except: pass`
+    swallowed it and never returned (still running at 40 s); a returned endless generator hung the
+    judge while memory grew. Both now stop after the limit (5 s here) and the later tests are not
+    run. In a child process, so that the old behaviour fails the test instead of hanging it."""
+    env = {**os.environ, "BERTCOURSE_PROGRESS": str(tmp_path / "p.sqlite"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:
+        done = subprocess.run([sys.executable, "-c", HOSTILE, learner], env=env, capture_output=True, text=True,
+                              check=False, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{learner}: still running after 60 s")
+    assert done.returncode == 0, done.stderr
+    seconds, summary = done.stdout.split(" ", 1)
+    assert float(seconds) < 15, summary
+    stopped = ("did not return within 5 s" if learner != "endless_result" else
+               "reading what your function returned took over 5 s and was stopped")
+    assert stopped in summary and "not run: your function did not return" in summary
+
+
+def test_the_hard_stop_leaves_the_kernel_as_it_was():
+    """After a stop that had to trace the learner's frames, the trace function, the SIGALRM
+    handler and the timer are what they were, and a well-behaved call runs untraced."""
+    def swallows(x):
+        while True:
+            try:
+                x += 1
+            except:  # noqa: E722 - the learner's bare except is the point
+                pass
+
+    before = (sys.gettrace(), signal.getsignal(signal.SIGALRM))
+    assert guarded_call(swallows, {"x": 1}, 0.2).timed_out
+    assert (sys.gettrace(), signal.getsignal(signal.SIGALRM)) == before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert guarded_call(lambda x: x + 1, {"x": 1}, 0.2).value == 2
+
+
+def test_a_bare_except_loop_is_stopped_in_a_real_kernel(tmp_path):
+    """Issue 28, item 9, as a learner meets it: check() in a Jupyter kernel on a loop wrapped in
+    `except: pass`. The cell ends with the verdict and the kernel answers the next cell."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "BERTCOURSE_PROGRESS": str(tmp_path / "p.sqlite"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    manager, client = start_new_kernel(env=env)
+    try:
+        cell = textwrap.dedent("""
+            import time
+            from bertcourse.quiz.exercises import engine
+            def iob2_entities(tags):
+                while True:
+                    try:
+                        time.sleep(0.01)
+                    except:
+                        pass
+            print(engine.run("05_iob2_entities", iob2_entities).summary())
+        """)
+        shown = []
+        reply = client.execute_interactive(cell, timeout=60, output_hook=lambda m: shown.append(
+            m["content"].get("text", "")))
+        assert reply["content"]["status"] == "ok" and "did not return within 5 s" in "".join(shown)
+        later = []
+        after = client.execute_interactive("print(6 * 7)", timeout=20, output_hook=lambda m: later.append(
+            m["content"].get("text", "")))
+        assert after["content"]["status"] == "ok" and "42" in "".join(later)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt", "BaseException", "GeneratorExit", "SystemExit"])
+def test_base_exceptions_from_the_learner_are_reported_and_recorded(raised, tmp_path):
+    """Issue 28, item 11: KeyboardInterrupt, BaseException and GeneratorExit raised by a learner
+    function escaped check() as raw tracebacks, and nothing was recorded."""
+    def iob2_entities(tags):
+        raise {"KeyboardInterrupt": KeyboardInterrupt, "BaseException": BaseException,
+               "GeneratorExit": GeneratorExit, "SystemExit": SystemExit}[raised]("learner's")
+
+    store = ProgressStore()
+    outcome = engine.run("05_iob2_entities", iob2_entities)
+    engine.record(outcome, store)
+    assert f"your function raised {raised}: learner's" in outcome.results[0].problem
+    assert [(a.question, a.correct) for a in store.attempts()] == [("exercise:05_iob2_entities", False)]
+
+
+def test_a_value_that_equals_everything_does_not_pass(tmp_path):
+    """Issue 28, item 12: a returned value whose __eq__ always says True passed
+    05_align_every_subword 10/10 and was recorded as passed. Judges compare plain values; a
+    class with its own comparison is refused, in words."""
+    class Label(int):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = int.__hash__
+
+    class Labels(list):
+        def __eq__(self, other):
+            return True
+
+    def align_labels_every_subword(word_ids, word_labels, names):
+        return [Label(0) for _ in word_ids]
+
+    def align_as_a_list_subclass(word_ids, word_labels, names):
+        return Labels([0] * len(word_ids))
+
+    for liar in (align_labels_every_subword, align_as_a_list_subclass):
+        outcome = engine.run("05_align_every_subword", liar)
+        assert not outcome.passed and outcome.credit == 0
+        assert "a class whose == (or another comparison) is its own" in outcome.results[0].problem
+
+    class Plain(list):  # a subclass that leaves comparison alone is judged by its values
+        pass
+
+    item = catalog.entry("05_align_every_subword")
+    reference = item.reference()
+    assert engine.run("05_align_every_subword", lambda word_ids, word_labels, names: Plain(
+        reference(word_ids=word_ids, word_labels=word_labels, names=names))).passed
+
+
+def test_a_refused_allocation_is_reported():
+    """Issue 28, item 13 (guarded part): an allocation the system refuses is a MemoryError,
+    reported like any other error; the kernel carries on."""
+    guarded = guarded_call(lambda x: bytearray(1 << 62), {"x": 1}, 5)
+    assert guarded.error_type == "MemoryError"
+
+
+UNGUARDED = textwrap.dedent("""
+    import itertools, os, sys
+    from bertcourse.quiz.exercises.sandbox import guarded_call
+    work = {"os._exit": lambda x: os._exit(7), "C loop": lambda x: sum(itertools.repeat(1))}[sys.argv[1]]
+    guarded_call(work, {"x": 1}, 0.5)
+    print("returned")
+""")
+
+
+@pytest.mark.parametrize("what", ["os._exit", "C loop"])
+def test_what_no_guard_in_the_kernel_can_stop(what):
+    """Issue 28, item 13 (documented as not guarded in docs/guarantees.md): `os._exit` ends the
+    process that runs the check (the kernel), and a loop inside one C call never returns to Python,
+    where the time limit acts; only restarting the kernel ends it. Shown in a child process."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:
+        done = subprocess.run([sys.executable, "-c", UNGUARDED, what], env=env, capture_output=True, text=True,
+                              check=False, timeout=10)
+    except subprocess.TimeoutExpired:
+        assert what == "C loop"  # still inside sum() 10 s after a 0.5 s limit
+        return
+    assert what == "os._exit" and done.returncode == 7 and "returned" not in done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
 
@@ -98,6 +99,9 @@ def gz(data: bytes) -> bytes:
     ("train.conll", b"Paris B-LOC\n\nna\xefve O\n", 3),
     ("labels.txt", b"joy\nsadness\nna\xefve\n", 3),
     ("train.jsonl.gz", gz(b'{"text": "fine", "label": 0}\n{"text": "caf\xe9", "label": 0}\n'), 2),
+    # issue 28: UTF-16 without a byte order mark decodes as "UTF-8" full of NUL bytes
+    ("train.jsonl", '{"text": "fine", "label": 0}\n'.encode("utf-16-be"), 1),
+    ("labels.txt", "joy\nsadness\n".encode("utf-16-le"), 1),
 ])
 def test_text_that_is_not_utf8_names_file_and_line(tmp_path: Path, name: str, content: bytes, line: int) -> None:
     path = tmp_path / name
@@ -201,6 +205,39 @@ def test_first_present_takes_the_first_candidate_that_exists(tmp_path: Path) -> 
     (tmp_path / "raw" / "train.txt.gz").write_bytes(b"")
     assert formats.first_present(tmp_path, ("train.jsonl", "train.txt", "raw/train.txt.gz")) == tmp_path / "train.txt"
     assert formats.first_present(tmp_path, ("validation.jsonl",)) is None
+
+
+# -- rows outside the listed cases (issue 28, item 7) ------------------------------------------
+
+SQUAD_ROW = {"id": "q1", "title": "T", "context": "Paris is big.", "question": "Where?",
+             "answers": {"text": ["Paris"], "answer_start": [0]}}
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"text": "fine", "label": ' + "7" * 5000 + "}", "a number too long"),
+])
+def test_json_lines_too_deep_or_too_long_name_file_and_line(tmp_path: Path, line: str, says: str) -> None:
+    """Issue 28, item 7: a 100k-deep JSON line raised RecursionError and a 5,000-digit label
+    ValueError, with neither file nor line."""
+    path = write(tmp_path / "train.jsonl", '{"text": "fine", "label": 0}\n' + line + "\n")
+    with pytest.raises(DataFormatError, match=rf"train.jsonl, line 2: not valid JSON \({says}"):
+        formats.read_text_classification(path, LABELS)
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"context": 5}, '"context" must be text'),
+    ({"question": 5}, '"question" must be text'),
+    ({"question": ["Where?"]}, '"question" must be text'),
+    ({"title": None}, '"title" must be text'),
+    ({"answers": {"text": [5], "answer_start": [0]}}, "answers must be text"),
+])
+def test_squad_rows_of_the_wrong_types_name_file_and_line(tmp_path: Path, change: dict, says: str) -> None:
+    """Issue 28, item 7: `context: 5` or a non-string answer text raised a raw TypeError, and a
+    non-string question was accepted."""
+    path = write(tmp_path / "train.jsonl", json.dumps(SQUAD_ROW) + "\n" + json.dumps(SQUAD_ROW | change) + "\n")
+    with pytest.raises(DataFormatError, match=rf"train.jsonl, line 2: .*{re.escape(says)}"):
+        formats.read_squad(path)
 
 
 PAIR_LABELS = ["different", "paraphrase"]

@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from bertcourse.tools.install_cell import is_install_cell
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 LESSONS = sorted(path for path in NOTEBOOK_DIR.glob("[0-8]*.ipynb"))
 ALL = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -41,7 +43,8 @@ def test_outputs_hold_no_machine_paths(path: Path) -> None:
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda path: path.name)
 def test_lessons_start_with_start_lesson_and_end_with_their_quiz(path: Path) -> None:
-    cells = code_cells(path)
+    """The first code cell after the Colab install cell (tests/test_install_cell.py) starts the lesson."""
+    cells = [cell for cell in code_cells(path) if not is_install_cell(cell)]
     notebook_id = path.stem
     assert f'start_lesson("{notebook_id}")' in cells[0].source, f"{path.name}: first code cell must call start_lesson"
     assert any(f'quiz("{notebook_id}"' in cell.source for cell in cells[-2:]), f"{path.name}: must end with its quiz"

@@ -443,6 +443,7 @@ def test_symlinks_out_of_the_source_are_never_followed(source_dir: Path, tmp_pat
     ('{"files": {"labels.txt": {"bytes": "many", "sha256": "00"}}}', "malformed manifest"),
     ('{"files": {}}', "manifest lists no files"),
     (None, "not in the manifest: extra.txt"),
+    ("[" * 200_000, "unreadable manifest"),  # issue 28, item 6: a raw RecursionError
 ])
 def test_check_reports_malformed_manifests_and_unlisted_files(
         source_dir: Path, tmp_path: Path, manifest: str | None, problem: str) -> None:
@@ -457,6 +458,17 @@ def test_check_reports_malformed_manifests_and_unlisted_files(
         (folder / MANIFEST).write_text(manifest)
     [result] = prefetch.prefetch(out, None, ["emotion"], check=True)
     assert result.status == "corrupt" and problem in result.detail
+
+
+def test_a_deeply_nested_manifest_is_fetched_again(source_dir: Path, tmp_path: Path) -> None:
+    """Issue 28, item 6: 200k `[` in the manifest of a folder raised RecursionError in any
+    prefetch into it; the copy is treated as unverifiable and fetched again."""
+    out = tmp_path / "copies"
+    prefetch.prefetch(out, FolderSource(source_dir), ["emotion"])
+    (out / "data" / "emotion" / MANIFEST).write_text("[" * 200_000)
+    [result] = prefetch.prefetch(out, FolderSource(source_dir), ["emotion"])
+    assert result.status != "failed", result.detail
+    assert prefetch.read_manifest(out / "data" / "emotion")[1] is None
 
 
 def test_check_changes_nothing_so_a_read_only_copy_can_be_checked(source_dir: Path, tmp_path: Path) -> None:

@@ -106,15 +106,6 @@ def test_exact_match_and_f1_by_hand() -> None:
     assert scores["f1"] == pytest.approx(100 * (1 + 2 / 3 + 0) / 3)
 
 
-def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_more_questions() -> None:
-    values = np.array([0.0, 1.0] * 20)
-    low, high = qa.bootstrap_interval(values)
-    assert low < 0.5 < high
-    wide = high - low
-    low, high = qa.bootstrap_interval(np.tile(values, 25))
-    assert high - low < wide / 3
-
-
 @pytest.mark.parametrize(("question", "kind"), [
     ("How many blades do most turbines have?", "how many / much"),
     ("In what year was it founded?", "when"),

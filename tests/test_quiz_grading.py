@@ -159,11 +159,13 @@ def test_computed_questions_grade_against_the_live_value(bank):
         grade(exact, {"value": "14"})
 
 
-@pytest.mark.parametrize("typed", ["1e4301", "-1e5000", "1e999999", "9" * 5000, "1e-999999"])
+@pytest.mark.parametrize("typed", ["1e4301", "-1e5000", "1e999999", "9" * 5000, "1e-999999", "1e1000000",
+                                   "-1e1000000", "1e999999999999999999", "9" * 1_000_001 + "M"])
 @pytest.mark.parametrize("question", ["params", "ratio", "size"])
 def test_out_of_range_numbers_are_simply_wrong(bank, question, typed):
     """Issue 15, item 5: 1e4301 made the grid index too long to turn into a key (ValueError)
-    and 1e999999 cost about a minute of CPU first; such numbers are wrong answers."""
+    and 1e999999 cost about a minute of CPU first; such numbers are wrong answers. Issue 28,
+    item 4: one past Decimal's default limit (1e1000000) raised a raw decimal.Overflow."""
     result = grade(bank.question(question), {"value": typed}, expected=335.14)
     assert not result.correct and result.verdict.startswith("✗ Incorrect")
 

@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -203,6 +205,21 @@ def test_untrusted_submissions_are_reported_and_skipped(class_dir, tmp_path):
     assert "\x1b" not in report.to_text()
 
 
+def test_a_damaged_answer_is_skipped_not_the_learner(class_dir):
+    """Issue 28, item 2: one attempt with credit 7.5 made the report refuse the whole hand-in
+    ("0 learner(s) ... credit: must be smaller than or equal to 1"); only that attempt goes."""
+    before = next(row for row in build_report(class_dir).score_rows() if row[0] == "Ada")
+    document = json.loads((class_dir / "ada.json").read_text())
+    document["attempts"].append(dict(document["attempts"][0], credit=7.5))
+    document["attempts"].append("not even an object")
+    (class_dir / "ada.json").write_text(json.dumps(document))
+    report = build_report(class_dir)
+    assert report.skipped == []
+    assert next(row for row in report.score_rows() if row[0] == "Ada") == before
+    assert any("ada.json: 2 damaged answer(s) were skipped: attempts[" in note and "credit" in note
+               for note in report.notes)
+
+
 def test_forged_flags_are_regraded_and_odd_answers_ignored(class_dir):
     document = json.loads((class_dir / "cy.json").read_text())
     for attempt in document["attempts"]:
@@ -230,6 +247,29 @@ def test_a_huge_number_in_an_export_is_a_wrong_answer(class_dir, capsys, tmp_pat
     report = build_report(class_dir)
     every_question = sum(len(load_bank(notebook).questions) for notebook in available_banks())
     assert next(row for row in report.score_rows() if row[0] == "Ada")[-1] == f"2/{every_question}"
+
+
+def test_a_computed_answer_past_decimals_limit_is_a_wrong_answer(class_dir, tmp_path):
+    """Issue 28, item 4: a computed answer of 1e1000000 raised decimal.Overflow, and no report
+    was written for the class."""
+    add_attempts(class_dir / "ada.json", ("01_tokenization", "count_tokens", "1e1000000", True))
+    assert cli("progress", "report", str(class_dir), "--out", str(tmp_path / "out")) == 0
+    ada = next(learner for learner in build_report(class_dir).learners if learner.name == "Ada")
+    assert ada.tries[("01_tokenization", "count_tokens")][-1][0] is False
+
+
+def test_a_report_piped_into_head_ends_quietly_and_is_still_written(class_dir, tmp_path):
+    """Issue 28, item 8: `bertcourse progress report ... | head` ended in a BrokenPipeError
+    traceback. The reader here is gone before the command prints anything (as `head` is once it
+    has its lines); the command ends without a traceback and the report files are written."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "bertcourse.tools.cli", "progress", "report", str(class_dir), "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert b"Traceback" not in stderr and b"BrokenPipeError" not in stderr, stderr.decode()
+    assert (out / "report.html").is_file()
 
 
 def add_attempts(path: Path, *attempts: tuple[str, str, str, bool]) -> None:

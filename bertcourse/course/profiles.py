@@ -6,6 +6,11 @@
 - `gpu`: instructor sessions with the real hub checkpoints and full datasets, read from
   `BERTCOURSE_MODEL_DIR` / `BERTCOURSE_DATA_DIR` when those hold a local copy.
 
+Which one runs: `use_profile()`, else `BERTCOURSE_PROFILE`, else the machine decides: `gpu` where a
+CUDA device is present and the Hugging Face hub answers (a free Colab GPU, so the learner sees the
+full-size results), `laptop` everywhere else. The hub is asked only on a CUDA machine, and never
+with `HF_HUB_OFFLINE=1`, so a laptop or an offline classroom never waits on the network.
+
 Substitutions are printed, never silent: nobody should mistake MiniLM for BERT-Base.
 `BERTCOURSE_MODEL_OVERRIDES` (e.g. `bert-base-uncased=all-MiniLM-L6-v2` or `*=all-MiniLM-L6-v2`)
 swaps checkpoints in any profile, which is how the `gpu` profile runs on a machine that cannot
@@ -16,7 +21,9 @@ Room: runtime (`bertcourse.course`); imports only other runtime modules.
 
 from __future__ import annotations
 
+import functools
 import os
+import urllib.request
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -38,6 +45,7 @@ PROFILES: dict[str, Profile] = {
 }
 
 _chosen: str | None = None
+HUB_TIMEOUT_S = 5.0
 
 
 def use_profile(name: str) -> Profile:
@@ -48,10 +56,50 @@ def use_profile(name: str) -> Profile:
 
 
 def active_profile() -> Profile:
-    """The profile chosen by `use_profile`, else `BERTCOURSE_PROFILE`, else `laptop`."""
+    """The profile chosen by `use_profile`, else `BERTCOURSE_PROFILE`, else the machine's (`automatic_choice`)."""
     if _chosen is not None:
         return PROFILES[_chosen]
-    return _validated(os.environ.get("BERTCOURSE_PROFILE", "laptop"), source="BERTCOURSE_PROFILE")
+    if "BERTCOURSE_PROFILE" in os.environ:
+        return _validated(os.environ["BERTCOURSE_PROFILE"], source="BERTCOURSE_PROFILE")
+    return PROFILES[automatic_choice()[0]]
+
+
+def cuda_available() -> bool:
+    import torch  # only here: the torch-free commands name their profile or never ask for one
+
+    return torch.cuda.is_available()
+
+
+def hub_reachable() -> bool:
+    """Does the Hugging Face hub answer within `HUB_TIMEOUT_S`? False with `HF_HUB_OFFLINE=1`."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    try:
+        with urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=HUB_TIMEOUT_S):
+            return True
+    except OSError:  # URLError, HTTPError, timeouts: the hub cannot serve the gpu profile now
+        return False
+
+
+@functools.cache
+def automatic_choice() -> tuple[str, str]:
+    """(profile name, why) when nothing names a profile; decided once per process, so every lesson
+    cell sees the same profile even if the network comes and goes."""
+    if not cuda_available():
+        return "laptop", ""
+    if not hub_reachable():
+        return "laptop", ("a CUDA device is present but the Hugging Face hub does not answer, so the offline "
+                          "laptop profile runs")
+    return "gpu", "chosen because a CUDA device is present and the Hugging Face hub answers"
+
+
+def automatic_reason() -> str:
+    """Why the machine chose the active profile, for the lesson's first line; empty when a profile
+    was named, or where the plain laptop default needs no explaining (no CUDA device)."""
+    if _chosen is not None or "BERTCOURSE_PROFILE" in os.environ:
+        return ""
+    return automatic_choice()[1]
 
 
 def _validated(name: str, source: str) -> Profile:

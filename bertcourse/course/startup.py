@@ -12,8 +12,8 @@ import warnings
 import torch
 import transformers
 
-from bertcourse.course import smoke
-from bertcourse.course.profiles import active_profile, resolve_model_key
+from bertcourse.course import handoffs, smoke
+from bertcourse.course.profiles import active_profile, automatic_reason, resolve_model_key
 from bertcourse.course.registry import MODELS
 
 
@@ -42,8 +42,11 @@ def start_lesson(name: str, seed: int = 0) -> None:
     (in smoke mode) the budget caps, so no smoke number is mistaken for a lesson's result."""
     set_seed(seed)
     quiet_libraries()
+    handoffs.lesson_started(name)  # what this notebook saves records its name and running time
     profile = active_profile()
     print(f"Lesson {name} | profile: {profile.name} ({profile.summary})")
+    if automatic_reason():
+        print(f"  {automatic_reason()} (set BERTCOURSE_PROFILE to choose)")
     for key in MODELS:
         served = resolve_model_key(key)
         if served != key:

@@ -93,12 +93,13 @@ def report_command(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"error: cannot read the folder {args.dir} ({error.strerror or error}).", file=sys.stderr)
         return 2
-    print(report.to_text())
-    try:
+    try:  # written before anything is printed: `... | head` may close the output early
         written = report.write(args.out)
     except OSError as error:
+        print(report.to_text())
         print(f"error: cannot write the report to {args.out} ({error.strerror or error}); give --out "
               "a folder you can write to.", file=sys.stderr)
         return 2
+    print(report.to_text())
     print(f"\nWrote {', '.join(p.name for p in written)} to {args.out}")
     return 0 if report.learners else 1

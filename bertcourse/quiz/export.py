@@ -1,8 +1,10 @@
 """The hand-in file: one JSON document with a learner's attempts (quiz answers and exercise checks).
 
 `bertcourse progress export` writes it; the instructor's report reads a folder of them and
-validates each against `EXPORT_SCHEMA` before using anything inside, because submissions
-are untrusted (hand-edited, truncated, from another tool). The schema is strict and has
+validates each against the schema before using anything inside, because submissions
+are untrusted (hand-edited, truncated, from another tool): the file's frame against
+`HAND_IN_SCHEMA`, then each answer against `ATTEMPT_SCHEMA`, so a bad answer is skipped
+rather than the learner. The schema is strict and has
 size limits so the report's memory and output stay bounded whatever arrives.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 from bertcourse.course.errors import CourseError
 
 from .schema import SchemaCheck
-from .store import ProgressStore
+from .store import ProgressStore, ProgressWarning
 
 FORMAT = "bertcourse-progress"
 VERSION = 1
@@ -27,64 +30,81 @@ _SHORT = {"type": "string", "maxLength": 200}
 _TIMESTAMP = {"type": "string", "maxLength": 40,
               "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$"}
 
-EXPORT_SCHEMA = SchemaCheck({
+ATTEMPT = {
     "type": "object",
-    "required": ["format", "version", "learner", "exported_at", "attempts"],
+    "required": ["notebook", "question", "response", "correct", "credit", "answered_at"],
     "additionalProperties": False,
     "properties": {
-        "format": {"const": FORMAT},
-        "version": {"const": VERSION},
-        "exported_at": _TIMESTAMP,
-        "learner": {
+        "notebook": _SHORT,
+        "question": _SHORT,
+        "response": {
             "type": "object",
-            "required": ["id", "name"],
+            "maxProperties": 1,
             "additionalProperties": False,
-            "properties": {"id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-                           "name": {"type": "string", "minLength": 1, "maxLength": 100}},
+            "properties": {"choice": _SHORT, "value": _SHORT,
+                           "choices": {"type": "array", "maxItems": 50, "items": _SHORT},
+                           # exercises (exercises/engine.py): the failing tests' names, or
+                           # a confirmed "Show a solution"
+                           "failed": {"type": "array", "maxItems": 50, "items": _SHORT},
+                           "revealed": {"const": "solution"}},
         },
-        "attempts": {
-            "type": "array",
-            "maxItems": MAX_ATTEMPTS,
-            "items": {
-                "type": "object",
-                "required": ["notebook", "question", "response", "correct", "credit", "answered_at"],
-                "additionalProperties": False,
-                "properties": {
-                    "notebook": _SHORT,
-                    "question": _SHORT,
-                    "response": {
-                        "type": "object",
-                        "maxProperties": 1,
-                        "additionalProperties": False,
-                        "properties": {"choice": _SHORT, "value": _SHORT,
-                                       "choices": {"type": "array", "maxItems": 50, "items": _SHORT},
-                                       # exercises (exercises/engine.py): the failing tests' names, or
-                                       # a confirmed "Show a solution"
-                                       "failed": {"type": "array", "maxItems": 50, "items": _SHORT},
-                                       "revealed": {"const": "solution"}},
-                    },
-                    "correct": {"type": "boolean"},
-                    "credit": {"type": "number", "minimum": 0, "maximum": 1},
-                    "answered_at": _TIMESTAMP,
-                },
-            },
-        },
+        "correct": {"type": "boolean"},
+        "credit": {"type": "number", "minimum": 0, "maximum": 1},
+        "answered_at": _TIMESTAMP,
     },
-})
+}
+
+
+def _document_schema(attempt: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["format", "version", "learner", "exported_at", "attempts"],
+        "additionalProperties": False,
+        "properties": {
+            "format": {"const": FORMAT},
+            "version": {"const": VERSION},
+            "exported_at": _TIMESTAMP,
+            "learner": {
+                "type": "object",
+                "required": ["id", "name"],
+                "additionalProperties": False,
+                "properties": {"id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                               "name": {"type": "string", "minLength": 1, "maxLength": 100}},
+            },
+            "attempts": {"type": "array", "maxItems": MAX_ATTEMPTS, "items": attempt},
+        },
+    }
+
+
+EXPORT_SCHEMA = SchemaCheck(_document_schema(ATTEMPT))  # what `export` writes: every row checked
+# What the report accepts as a file: rows are checked one by one (ATTEMPT_SCHEMA), so one damaged
+# answer costs that answer, not the learner's whole hand-in.
+HAND_IN_SCHEMA = SchemaCheck(_document_schema({}))
+ATTEMPT_SCHEMA = SchemaCheck(ATTEMPT)
 
 
 def export_document(store: ProgressStore, name: str) -> dict[str, Any]:
-    """The export of everything in `store`, attributed to `name`."""
+    """The export of everything in `store`, attributed to `name`. A row that the database holds
+    but the schema refuses (damaged inside the type checks, e.g. credit 7.5) is left out with a
+    `ProgressWarning` naming it, so the report never has to refuse the whole file for it."""
+    rows, refused = [], []
+    for a in store.attempts():
+        row = {"notebook": a.notebook, "question": a.question, "response": a.response,
+               "correct": a.correct, "credit": a.credit, "answered_at": a.answered_at}
+        problem = ATTEMPT_SCHEMA.problem(row)
+        if problem is None:
+            rows.append(row)
+        else:
+            refused.append(f"{a.notebook[:40]} {a.question[:40]} at {a.answered_at[:40]} ({problem[:80]})")
+    if refused:
+        warnings.warn(f"{len(refused)} damaged answer(s) were left out of the export: {'; '.join(refused[:5])}"
+                      f"{'; ...' if len(refused) > 5 else ''}.", ProgressWarning, stacklevel=2)
     return {
         "format": FORMAT,
         "version": VERSION,
         "learner": {"id": store.learner_id(), "name": name},
         "exported_at": datetime.now(UTC).isoformat(),  # microseconds: orders re-exports
-        "attempts": [
-            {"notebook": a.notebook, "question": a.question, "response": a.response,
-             "correct": a.correct, "credit": a.credit, "answered_at": a.answered_at}
-            for a in store.attempts()
-        ],
+        "attempts": rows,
     }
 
 

@@ -64,7 +64,7 @@ def grade(question: Question, response: Mapping[str, Any], expected: float | Non
         return _outcome(question, correct, "" if correct else f": {number} is {_off_by(question)}")
     if expected is None:
         raise InvalidResponse("This question's answer has to be computed from the notebook first.")
-    correct = abs(number - Decimal(repr(expected))) <= question.tolerance
+    correct = keys.within(number, Decimal(repr(expected)), question.tolerance)
     shown = f"{expected:g}" if question.tolerance == 0 else f"{expected:.4g}"
     detail = f": your notebook computes {shown}" if correct else f": {number} is {_off_by(question)}"
     return _outcome(question, correct, detail)
@@ -80,7 +80,7 @@ def _number_in_unit(value: str, unit: str | None) -> Decimal:
                               "groups of three digits; K, M and B mean thousand, million and billion.")
     scale = _UNIT_SCALES.get(unit or "")
     if scale is not None and text[-1:].casefold() in keys.SCALE_SUFFIXES:
-        number /= scale
+        number = keys.WIDE.divide(number, scale)
     return number
 
 

@@ -31,7 +31,7 @@ import base64
 import hashlib
 import re
 import unicodedata
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 KEY_HEX_CHARS = 32  # 128 bits: collisions are not a concern, and banks stay readable
 SEALED_PREFIX = "sealed:"
@@ -72,6 +72,9 @@ SCALE_SUFFIXES = {"k": Decimal(10) ** 3, "m": Decimal(10) ** 6, "b": Decimal(10)
 NUMBER_FORMS = "for example 12, 0.5, 1e3, 30,522, 1.2K, 340M or 3B"
 _SUFFIXED = re.compile(r"([^eE]*[\d.])\s*([kKmMbB])")  # "340M", "1.2 k"; not "1e3K"
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # 30,522 and 1,024.5, never 1,5
+# Arithmetic on a typed number runs with Decimal's widest exponents: the default context stops
+# at 10**999999, so "1e1000000" (or a million nines with an M) raised a raw decimal.Overflow.
+WIDE = Context(Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def parse_number(text: str) -> Decimal | None:
@@ -96,7 +99,7 @@ def parse_number(text: str) -> Decimal | None:
         return None
     if not value.is_finite():
         return None
-    return value * scale if scale is not None else value
+    return WIDE.multiply(value, scale) if scale is not None else value
 
 
 def grid_index(value: Decimal, step: Decimal) -> int | None:
@@ -108,6 +111,12 @@ def grid_index(value: Decimal, step: Decimal) -> int | None:
         return None
     index = int((value / step).to_integral_value(rounding=ROUND_HALF_EVEN))
     return index if abs(index) <= 10**MAX_GRID_DIGITS else None
+
+
+def within(value: Decimal, target: Decimal, tolerance: Decimal) -> bool:
+    """Whether |value - target| <= tolerance, by comparison only: `target` and `tolerance` are
+    a bank's (small), `value` is typed and may be 1e1000000, whose subtraction would overflow."""
+    return WIDE.subtract(target, tolerance) <= value <= WIDE.add(target, tolerance)
 
 
 def grid_range(answer: Decimal, tolerance: Decimal, step: Decimal) -> range:

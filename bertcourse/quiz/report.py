@@ -9,7 +9,8 @@ where no such reference exists is the flag taken as submitted, with a note. Two 
 files claiming one learner id are both shown and the conflict is flagged; a file whose
 answers another export of the same learner extends is a stale re-export and is skipped.
 A file that fails any check is listed with the reason and skipped; the report is built from
-the rest.
+the rest. One answer that fails the schema inside an otherwise valid file costs only that
+answer, with a note.
 
 What this cannot catch: answer keys are salted hashes next to their salt, i.e. obfuscation,
 so a learner willing to run code can recover every answer and hand in a file that is
@@ -40,7 +41,7 @@ from .bank import BANKS_DIR, Bank, Question, QuizBankError, available_banks, loa
 from .computed import REGISTRY
 from .exercises.catalog import QUESTION_PREFIX
 from .exercises.catalog import entries as exercise_entries
-from .export import EXPORT_SCHEMA
+from .export import ATTEMPT_SCHEMA, HAND_IN_SCHEMA
 from .grading import InvalidResponse, describe, grade
 from .keys import normalise_text
 
@@ -307,7 +308,7 @@ def _parse(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"is not valid JSON (line {error.lineno}, column {error.colno})"
     except (ValueError, RecursionError):
         return None, "is not valid JSON (numbers too long or nesting too deep)"
-    problem = EXPORT_SCHEMA.problem(document)
+    problem = HAND_IN_SCHEMA.problem(document)
     if problem is not None:
         return None, f"is not a bertcourse progress export ({printable(problem, 100)})"
     try:
@@ -321,7 +322,11 @@ def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], exerci
              notes: list[str]) -> Learner:
     learner = Learner(file, document["learner"]["id"], printable(document["learner"]["name"]))
     unknown = ungradable = disagreed = unchecked = 0
-    for attempt in document["attempts"]:
+    invalid: list[str] = []  # one damaged answer costs that answer, not the learner's hand-in
+    for index, attempt in enumerate(document["attempts"]):
+        if (problem := ATTEMPT_SCHEMA.problem(attempt)) is not None:
+            invalid.append(f"attempts[{index}] {printable(problem, 80)}")
+            continue
         if attempt["question"].startswith(QUESTION_PREFIX):
             unknown += not _take_exercise(learner, attempt, exercises)
             continue
@@ -343,7 +348,8 @@ def _regrade(file: str, document: dict[str, Any], banks: dict[str, Bank], exerci
             continue
         disagreed += correct != attempt["correct"]
         learner.tries.setdefault((bank.notebook, question.id), []).append((correct, wrong))
-    for count, what in [(unknown, "answer(s) to questions outside the quizzes reported on were ignored"),
+    for count, what in [(len(invalid), "damaged answer(s) were skipped: " + "; ".join(invalid[:3])),
+                        (unknown, "answer(s) to questions outside the quizzes reported on were ignored"),
                         (ungradable, "answer(s) that do not fit their question were ignored"),
                         (disagreed, "answer(s) were re-graded: the file's correct flag was wrong"),
                         (unchecked, "computed answer(s) could not be re-checked here and count as "

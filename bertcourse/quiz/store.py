@@ -10,8 +10,11 @@ success and the most common wrong answers.
 Where: `BERTCOURSE_PROGRESS` (a file path) if set, else `course_home()/progress.sqlite`.
 
 Only a file that really is unreadable (corrupt pages, not SQLite, another program's
-tables, a folder in its place) is renamed to `<name>.unreadable-<timestamp>` with a
-`ProgressWarning`, and a fresh one is started. A file that is fine but cannot be used right
+tables) is renamed to `<name>.unreadable-<timestamp>` with a `ProgressWarning`, and a fresh
+one is started, and only when no other notebook has it open (a shared lock on `<name>-lock`):
+that notebook would go on confirming answers into the renamed file. A folder is never moved,
+nor a file that is neither SQLite nor the course's own `progress.sqlite` (`BERTCOURSE_PROGRESS`
+may name ~/Documents or a learner's notes): that is a `ProgressError` naming the setting. A file that is fine but cannot be used right
 now (full disk, I/O error, read-only, locked by another program for `BUSY_TIMEOUT_S`,
 written by a newer course version) is kept as it is: moving it would hide the learner's
 history behind an empty database, so a `ProgressError` says what to do instead. Where no
@@ -25,17 +28,26 @@ creates anything, and reports every problem as `ProgressError`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import uuid
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no guard against moving a file another kernel has open
+    fcntl = None  # type: ignore[assignment]
 
 from bertcourse.course.errors import CourseError
 from bertcourse.course.paths import course_home
@@ -116,30 +128,89 @@ class Attempt:
 
 
 def default_path() -> Path:
-    """`BERTCOURSE_PROGRESS`, else the progress file in the learner's course home."""
+    """`BERTCOURSE_PROGRESS`, else the progress file in the learner's course home (not created
+    here: opening the database for writing creates its folder, and a reader creates nothing).
+    Raises `CourseError` naming the setting when neither can be worked out (no home directory)."""
     override = os.environ.get("BERTCOURSE_PROGRESS")
-    return Path(override).expanduser() if override else course_home() / "progress.sqlite"
+    if not override:
+        return course_home(create=False) / "progress.sqlite"
+    try:
+        return Path(override).expanduser()
+    except RuntimeError as error:  # "~/..." with no home directory
+        raise CourseError(f"BERTCOURSE_PROGRESS={override} cannot be used ({error}).",
+                          "set BERTCOURSE_PROGRESS to an absolute path") from None
+
+
+def _setting() -> str:
+    """The variable that moves the progress file, for messages: the one in use, else the home."""
+    return "BERTCOURSE_PROGRESS" if os.environ.get("BERTCOURSE_PROGRESS") else "BERTCOURSE_HOME"
+
+
+class _SharedUse:
+    """A shared `flock` on `<database>-lock` (beside -wal and -shm), held while a store uses the
+    file. Moving the file aside needs it exclusively: a store must never move a file that another notebook (any
+    process, or another store in this kernel) still has open, because that notebook would go on
+    confirming answers into a renamed file whose WAL SQLite later deletes by its old name."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd: int | None = None
+        if fcntl is None or path == MEMORY:
+            return
+        try:
+            self._fd = os.open(path.with_name(path.name + "-lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # no folder or a read-only one: nothing can be moved there either
+            return
+        self._closer = weakref.finalize(self, os.close, self._fd)  # a store that is never closed
+        fcntl.flock(self._fd, fcntl.LOCK_SH)  # waits only while another store moves the file
+
+    def alone(self) -> bool:
+        """Take the lock exclusively if no one else holds it (then `shared()` gives it back)."""
+        if self._fd is None:
+            return True
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)  # a failed conversion has dropped ours
+            return False
+
+    def shared(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            self._closer()
+            self._fd = None
 
 
 class ProgressStore:
     """A connection to the progress database that repairs itself instead of failing."""
 
     def __init__(self, path: Path | None = None, read_only: bool = False) -> None:
-        self.path = Path(path) if path is not None else default_path()
         self.read_only = read_only
+        try:
+            self.path = Path(path) if path is not None else default_path()
+        except CourseError as error:  # no course home at all: a lesson still runs, unsaved
+            if read_only:
+                raise ProgressError(error.problem, error.fix) from None
+            self.path = MEMORY
+            self._use = _SharedUse(MEMORY)
+            self._connection = _in_memory(MEMORY, "there is no place to keep it", error)
+            return
+        self._ours = False  # whether this store has had the file open as a progress database
+        if not read_only and (refusal := self._refusal()):
+            raise refusal  # before a -lock file is made beside it
+        self._use = _SharedUse(MEMORY if read_only else self.path)
         self._connection = _open_for_reading(self.path) if read_only else self._open_or_replace()
 
     # -- public API ---------------------------------------------------------------------
 
     def learner_id(self) -> str:
-        """A random id made on first use; it seeds the per-learner option shuffle and
+        """A random id made when the database is opened for writing; it seeds the per-learner option shuffle and
         tells the instructor's report which exports come from the same learner."""
-        def query(con: sqlite3.Connection) -> str | None:
-            if not self.read_only:
-                con.execute("INSERT OR IGNORE INTO meta VALUES ('learner_id', ?)", (uuid.uuid4().hex,))
-            row = con.execute("SELECT value FROM meta WHERE key = 'learner_id'").fetchone()
-            return row[0] if row else None
-        learner = self._run(query)
+        row = self._run(lambda con: con.execute("SELECT value FROM meta WHERE key = 'learner_id'").fetchone())
+        learner = row[0] if row else None  # made when the file is created or first opened for writing
         if learner is None:
             raise ProgressError(f"{self.path} has no learner id yet.", "open any quiz once, then try again")
         return learner
@@ -193,6 +264,7 @@ class ProgressStore:
 
     def close(self) -> None:
         self._connection.close()
+        self._use.release()
 
     # -- opening and recovery -----------------------------------------------------------
 
@@ -207,19 +279,21 @@ class ProgressStore:
             except sqlite3.DatabaseError as error:
                 if self.read_only or not _is_unreadable(error):
                     raise
-                self._connection.close()
-                self._connection = self._replace(str(error))
+                self._connection = self._replace(str(error), self._connection)
                 with self._connection as con:
                     return operation(con)
         except sqlite3.Error as error:
             raise _problem(self.path, error) from None
 
     def _open_or_replace(self) -> sqlite3.Connection:
-        existed = self.path.exists()
+        try:
+            existed = self.path.exists()
+        except OSError as error:  # its folder cannot be searched
+            return _in_memory(self.path, "its folder cannot be read", error)
         if existed and not _writable(self.path):  # before SQLite leaves -wal/-shm files beside it
             raise _problem(self.path, PermissionError(errno.EACCES, "permission denied"))
         try:
-            return _open(self.path)
+            connection = _open(self.path)
         except _Unusable as problem:
             return self._replace(problem.args[0])
         except _Newer:
@@ -228,9 +302,24 @@ class ProgressStore:
             if existed:
                 raise _problem(self.path, error) from None
             return _in_memory(self.path, "no database could be created there", error)
+        self._ours = True
+        return connection
 
-    def _replace(self, reason: str) -> sqlite3.Connection:
-        """Move the unusable file aside and start a new one, or fall back to memory."""
+    def _replace(self, reason: str, connection: sqlite3.Connection | None = None) -> sqlite3.Connection:
+        """Move the unusable file aside and start a new one, or fall back to memory. `connection`
+        (this store's own, to the unusable file) is closed first. Only a damaged progress file
+        is moved, and only when no other store has it open; a folder, or a file that is not
+        ours, is refused (`ProgressError`)."""
+        if refusal := self._refusal():
+            raise refusal
+        alone = self._use.alone()
+        if connection is not None:
+            connection.close()
+        if not alone:
+            self._use.release()
+            return _in_memory(self.path, f"it is unusable ({reason}), but another notebook has it open, "
+                              "so it is left in place: close the other notebooks (or restart their kernels) "
+                              "and run this cell again", ProgressError("kept as it is"))
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         aside = self.path.with_name(f"{self.path.name}.unreadable-{stamp}")
         try:
@@ -242,12 +331,41 @@ class ProgressStore:
                     sidecar.rename(aside.with_name(aside.name + suffix))
             connection = _open(self.path)
         except (OSError, sqlite3.Error, _Unusable, _Newer) as error:
+            self._use.release()
             return _in_memory(self.path, f"it is unusable ({reason}) and no new one could be "
                               "created there", error)
+        finally:
+            self._use.shared()
+        self._ours = True
         warnings.warn(f"Course progress database {self.path} was unusable ({reason}); it was "
                       f"moved to {aside.name} and a new one was started.", ProgressWarning,
                       stacklevel=3)
         return connection
+
+
+    def _refusal(self) -> ProgressError | None:
+        """Why the file in the way must not be moved, if it must not: a folder never is (BERTCOURSE_PROGRESS
+        may name ~/Documents), nor a file that is not a SQLite database unless it is the course's
+        own (named progress.sqlite, or opened as a progress database by this store)."""
+        if not os.path.exists(self.path):  # (os.path's never raises)
+            return None
+        if self.path.is_dir():
+            what = "is a folder"
+        elif not (self._ours or self.path.name == "progress.sqlite" or _looks_like_sqlite(self.path)):
+            what = "is not a SQLite database"
+        else:
+            return None
+        return ProgressError(f"{self.path} {what}, so it cannot hold your course progress; it is left as it is.",
+                             "set BERTCOURSE_PROGRESS to the path of a progress file (e.g. "
+                             "~/bertcourse-progress.sqlite), or move that one away yourself")
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    """Empty, or starting with SQLite's header (a damaged database still has it)."""
+    with contextlib.suppress(OSError), path.open("rb") as handle:
+        head = handle.read(16)
+        return head in (b"", b"SQLite format 3\x00")
+    return False
 
 
 def _writable(path: Path) -> bool:
@@ -266,9 +384,10 @@ def _newer_error(path: Path) -> ProgressError:
 
 
 def _in_memory(path: Path, why: str, error: BaseException) -> sqlite3.Connection:
-    warnings.warn(f"Course progress database {path}: {why} ({error}); answers in this session are "
-                  "kept in memory only. Set BERTCOURSE_PROGRESS to a writable file.",
-                  ProgressWarning, stacklevel=4)
+    reason = error.problem if isinstance(error, CourseError) else str(error)
+    warnings.warn(f"Not saved: course progress database {path}: {why} ({reason}); answers in this "
+                  f"session are kept in memory only. Set {_setting()} to a folder or file you can "
+                  "write to.", ProgressWarning, stacklevel=4)
     return _open(MEMORY)
 
 
@@ -313,11 +432,15 @@ def _open_for_reading(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise ProgressError(f"No course progress found at {path}.",
                             "answer a quiz first, or set BERTCOURSE_PROGRESS to your progress file")
-    has_wal = path.with_name(path.name + "-wal").exists()
+    wal = path.with_name(path.name + "-wal")
+    has_wal = wal.exists()
     uri = f"{path.resolve().as_uri()}?{'mode=ro' if has_wal else 'immutable=1'}"
     connection = None
     try:
-        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        if has_wal and not path.with_name(path.name + "-shm").exists():
+            connection = _snapshot(path, wal)  # SQLite would create the -shm beside it
+        else:
+            connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         check = connection.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise _Unusable(f"integrity check failed: {check}")
@@ -342,6 +465,23 @@ def _open_for_reading(path: Path) -> sqlite3.Connection:
         raise
 
 
+def _snapshot(path: Path, wal: Path) -> sqlite3.Connection:
+    """An in-memory copy of a database and its -wal, read from a private copy of both. Used when
+    the -shm index is missing (no connection is open: a killed kernel's files, or files copied
+    from elsewhere), where reading in place would create one."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "progress.sqlite"
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        source = sqlite3.connect(copy)
+        try:
+            connection = sqlite3.connect(":memory:", check_same_thread=False)
+            source.backup(connection)
+        finally:
+            source.close()
+    return connection
+
+
 def _initialise(connection: sqlite3.Connection) -> None:
     """Check the file, switch it to WAL and create the tables. The check and the creation
     share one write transaction so a second kernel starting at the same moment never sees
@@ -360,6 +500,8 @@ def _initialise(connection: sqlite3.Connection) -> None:
             raise _Unusable("it is not a bertcourse progress database")
         for statement in _SCHEMA:
             connection.execute(statement)
+        # Made here, not on the first quiz: a learner who has only checked exercises exports too.
+        connection.execute("INSERT OR IGNORE INTO meta VALUES ('learner_id', ?)", (uuid.uuid4().hex,))
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         connection.rollback()

@@ -17,6 +17,10 @@ Design choices:
   shortcuts leave its keys alone, moves between radio options with the arrow keys (ipywidgets'
   radios are not one native group) and makes Enter in a text answer press Check. quiz.css keeps
   the focus ring strong and the chosen answer marked once the inputs are disabled.
+- Renderers: only ipywidgets' core controls and one anywidget, which JupyterLab, VS Code and Colab
+  all draw (Colab draws third-party widgets such as QuizKeys with its custom widget manager, which
+  anywidget switches on when a QuizKeys is made there). Where QuizKeys cannot load, the quiz still
+  works by mouse and Tab; only the arrow keys and Enter-to-check are lost.
 """
 
 from __future__ import annotations

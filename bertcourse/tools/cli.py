@@ -1,7 +1,7 @@
 """The `bertcourse` command: one sub-command per module, each added by that module's `register`.
 
-Room: tools (instructor and author commands). Learner commands (`doctor`, `progress`) and
-instructor commands (`prefetch`, `run`, `pretrain`) come first; the author command `notebooks`,
+Room: tools (instructor and author commands). Learner commands (`start`, `doctor`, `progress`) and
+instructor commands (`prefetch`, `run`, `pretrain`, `handoffs`) come first; the author command `notebooks`,
 which rewrites the course notebooks in place, registers itself as such.
 """
 
@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from bertcourse.course.errors import CourseError
 
 # Each module adds its sub-commands through `register(subparsers)`, the one pattern for all of them.
-COMMAND_MODULES = ("bertcourse.tools.doctor", "bertcourse.quiz.cli", "bertcourse.tools.prefetch",
-                   "bertcourse.tools.run", "bertcourse.tools.pretrain", "bertcourse.tools.dev")
+COMMAND_MODULES = ("bertcourse.tools.start", "bertcourse.tools.doctor", "bertcourse.quiz.cli",
+                   "bertcourse.tools.prefetch", "bertcourse.tools.run", "bertcourse.tools.pretrain",
+                   "bertcourse.tools.handoffs", "bertcourse.tools.dev")
 
 
-EPILOG = ("Learners: doctor, progress export. Instructors: progress report, prefetch, run, pretrain. "
+EPILOG = ("Learners: start, doctor, progress export, handoffs. Instructors: progress report, prefetch, run, "
+          "pretrain, handoffs. "
           "Course authors: notebooks and dev, which rewrite the course's own files. "
           "`bertcourse COMMAND --help` describes one command.")
 
@@ -45,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CourseError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `bertcourse progress report DIR | head`: the reader has what it wanted
+        # Python would flush stdout again at exit and print a second BrokenPipeError: point it at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

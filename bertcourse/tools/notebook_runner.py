@@ -34,10 +34,10 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from bertcourse.course.errors import CourseError
 from bertcourse.course.metrics_report import METRICS_FILE_ENV, Metric, read_metrics
-from bertcourse.course.paths import REPO_DIR
+from bertcourse.course.paths import REPO_DIR, running_from_clone, shipped_notebooks_dir
 from bertcourse.course.smoke import ENV as SMOKE_ENV
 
-NOTEBOOK_DIR = REPO_DIR / "notebooks"
+NOTEBOOK_DIR = shipped_notebooks_dir()
 _RAISES_MARK = "# NBVAL_RAISES_EXCEPTION"
 _RAISES_TAG = "raises-exception"
 
@@ -301,8 +301,10 @@ def _details(results: Sequence[RunResult]) -> str:
 
 
 def default_run_dir(profile: str) -> Path:
-    """`artifacts/runs/<date-time>-<profile>/` in the course folder (ignored by git)."""
-    return REPO_DIR / "artifacts" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{profile}"
+    """`artifacts/runs/<date-time>-<profile>/` in the clone (ignored by git) or, from an installed
+    package (whose folder may be read-only), in the current folder."""
+    base = REPO_DIR if running_from_clone() else Path.cwd()
+    return base / "artifacts" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{profile}"
 
 
 _DIR_VARIABLES = ("BERTCOURSE_DATA_DIR", "BERTCOURSE_MODEL_DIR")

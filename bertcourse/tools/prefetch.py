@@ -312,7 +312,7 @@ def read_manifest(folder: Path) -> tuple[dict[str, dict[str, Any]] | None, str |
         document = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None, "no manifest"
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
         return None, "unreadable manifest"
     files = document.get("files") if isinstance(document, dict) else None
     if not isinstance(files, dict) or not all(

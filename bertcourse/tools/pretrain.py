@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from transformers import AutoTokenizer, BertForPreTraining
 
+    from bertcourse.course import handoffs
     from bertcourse.course.paths import artifacts_dir
     from bertcourse.course.profiles import active_profile, use_profile
     from bertcourse.course.startup import quiet_libraries
@@ -142,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     from bertcourse.tokenization import train_wordpiece
 
     quiet_libraries()
+    handoffs.lesson_started("bertcourse pretrain")  # the model it saves records this command as its maker
     profile = use_profile(args.profile).name if args.profile else active_profile().name
     output = (args.output or artifacts_dir("03_pretrained")).expanduser().resolve()
     output.mkdir(parents=True, exist_ok=True)

@@ -4,11 +4,11 @@ Each exercise has `sealed/<id>.json` with its notebook, title and function name 
 and its reference solution and known-wrong variants *sealed* with `bertcourse.quiz.keys.seal`
 (XOR with a salted SHA-256 keystream, base64). As with the quiz explanations, this is
 obfuscation and not security: the salt sits next to the text, so anyone willing to run
-`bertcourse dev exercises unseal ID` (or five lines of Python) reads the solution. The promise
+`bertcourse dev unseal-exercise ID` (or five lines of Python) reads the solution. The promise
 is only that the solution is not in plain sight in the notebook, the package or a `grep`.
 
 Authors never edit the JSON: they write a plain file, keep it out of the repository, and run
-`bertcourse dev exercises seal FILE` (see `parse_plain` for the format). This module imports
+`bertcourse dev seal-exercise FILE` (see `parse_plain` for the format). This module imports
 no torch, so the command line, the progress export and the instructor report can list exercises.
 
 Room: quiz.

@@ -15,12 +15,12 @@ import copy
 import importlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..store import ProgressStore
 from .catalog import Entry, ExerciseError, entry
-from .sandbox import Guarded, flood_note, guarded_call, is_unchanged_stub, same
+from .sandbox import Guarded, NotPlain, flood_note, guarded_call, is_unchanged_stub, plain, same
 from .spec import Call, Exercise, Test, describe
 
 LESSONS_PACKAGE = "bertcourse.quiz.exercises.lessons"
@@ -105,14 +105,14 @@ def run(exercise_id: str, function: Any) -> Outcome:
     for test in exercise.tests:
         if stopped:  # each further test would wait out the time limit again
             results.append(TestResult(test.name, test.kind, False, "not run", "not run: your function did not "
-                                      "return in an earlier test; fix that first.", test.hint))
+                                      "return (or was interrupted) in an earlier test; fix that first.", test.hint))
             continue
         result, guarded = _run_test(test, function, reference, exercise.time_limit_s)
         enforced &= guarded.time_limit_enforced
         if not results and is_unchanged_stub(guarded):
             return Outcome(exercise_id, item.title, (), not_started=True)
         results.append(result)
-        stopped = guarded.timed_out
+        stopped = guarded.timed_out or guarded.error_type == "KeyboardInterrupt"  # Interrupt: stop checking
     return Outcome(exercise_id, item.title, tuple(results), time_limit_enforced=enforced)
 
 
@@ -149,7 +149,10 @@ def _run_test(test: Test, function: Any, reference: Callable[..., Any], limit: f
         pristine = copy.deepcopy(inputs)
         guarded = guarded_call(function, inputs, limit)
         notes.append(flood_note(guarded))
-        problem = _problem(guarded, inputs, pristine, limit) or _judged(test, guarded.value, pristine, reference)
+        problem = _problem(guarded, inputs, pristine, limit)
+        if problem is None:
+            problem, judging = _judged(test, guarded.value, pristine, reference, function, limit)
+            guarded = replace(guarded, timed_out=judging.timed_out)  # an endless result stops the check too
         if problem:
             return TestResult(test.name, test.kind, False, test.describe_inputs(pristine), problem, test.hint,
                               notes[-1] or ""), guarded
@@ -166,16 +169,44 @@ def _problem(guarded: Guarded, inputs: dict[str, Any], pristine: dict[str, Any],
     changed = [name for name in inputs if not same(pristine[name], inputs[name])]
     if changed:
         return (f"your function changed its input {', '.join(changed)} in place; work on a copy (e.g. "
-                "`.clone()`) and leave the caller's data as it was.")
+                f"{_copy_of(changed[0], pristine[changed[0]])}) and leave the caller's data as it was.")
     return None
 
 
-def _judged(test: Test, value: Any, pristine: dict[str, Any], reference: Callable[..., Any]) -> str | None:
-    try:
-        return test.judge(value, Call(pristine, reference))
-    except Exception as error:  # a broken test must not be blamed on the learner
-        return (f"the course's test itself failed ({type(error).__name__}: {error}) on what your function "
-                f"returned ({describe(value)}). If your output looks right, tell the instructor.")
+def _copy_of(name: str, value: Any) -> str:
+    """How to copy this kind of input: tensors clone, NumPy arrays and containers copy."""
+    if hasattr(value, "clone"):
+        return f"`{name}.clone()`"
+    if hasattr(value, "copy") and not isinstance(value, dict | list):
+        return f"`{name}.copy()`"
+    if isinstance(value, dict | list):
+        return f"`copy.deepcopy({name})`, or `{name}.copy()` when its items are not changed"
+    return f"`copy.deepcopy({name})`"
+
+
+def _judged(test: Test, value: Any, pristine: dict[str, Any], reference: Callable[..., Any],
+            function: Any, limit: float) -> tuple[str | None, Guarded]:
+    """The judge's verdict on `value`, made plain first (`plain`). Judging reads what the learner
+    returned, which may run the learner's code (a generator, a __len__), so it runs under the same
+    guard and time limit as the call itself."""
+    verdict: list[str | None] = []
+
+    def judge() -> None:
+        try:
+            verdict.append(test.judge(plain(value), Call(pristine, reference)))
+        except NotPlain as refusal:
+            verdict.append(str(refusal))
+        except Exception as error:  # a broken test must not be blamed on the learner
+            verdict.append(f"the course's test itself failed ({type(error).__name__}: {error}) on what your "
+                           f"function returned ({describe(value)}). If your output looks right, tell the instructor.")
+
+    guarded = guarded_call(judge, {}, limit, own=function)
+    if guarded.timed_out:
+        return (f"reading what your function returned took over {limit:g} s and was stopped (an endless "
+                "generator? return a list)."), guarded
+    if guarded.error is not None:
+        return f"reading what your function returned raised {guarded.error}.", guarded
+    return verdict[0], guarded
 
 
 def record(outcome: Outcome, store: ProgressStore) -> None:

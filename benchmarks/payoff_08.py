@@ -1,0 +1,86 @@
+"""Issue 33, lesson 08: notebook 08's fine-tune with another recipe, scored as the notebook scores it.
+
+Prints test F1 and EM, the paired bootstrap interval of F1 minus the word-overlap rule's, and how many of the ten
+`ask` questions of `data/qa/ask_probe.json` get a right reply (the rule written in that file). Results:
+`results_payoff.md`.
+
+    python benchmarks/payoff_08.py lr=3e-4 epochs=6 [max_length=160] [validation=1] [batch_size=8]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+
+
+def reply_is_right(reply: str, answers: list[str], normalize) -> bool:
+    """The probe file's rule: the normalised reply holds a whole answer and adds at most three words."""
+    words = normalize(reply).split()
+    for answer in answers:
+        gold = normalize(answer).split()
+        if len(words) <= len(gold) + 3 and any(words[i:i + len(gold)] == gold
+                                                for i in range(len(words) - len(gold) + 1)):
+            return True
+    return False
+
+
+def main(args: dict[str, str]) -> None:
+    from datasets import concatenate_datasets
+    from transformers import AutoModelForQuestionAnswering
+
+    import bertcourse as bc
+    from bertcourse import intervals, training
+    from bertcourse import question_answering as qa
+
+    bc.use_profile("laptop")
+    squad = bc.load_dataset("squad")
+    settings = dataclasses.replace(qa.default_qa_settings("bert-base-uncased"),
+                                   learning_rate=float(args.get("lr", 3e-4)), epochs=int(args.get("epochs", 3)),
+                                   max_length=int(args.get("max_length", 160)),
+                                   batch_size=int(args.get("batch_size", 8)))
+    tokenizer = bc.load_tokenizer("bert-base-uncased")
+    bc.set_seed(0)
+    model = bc.load_model("bert-base-uncased", AutoModelForQuestionAnswering)
+    features = squad.map(qa.prepare_train_features, batched=True, remove_columns=squad["train"].column_names,
+                         fn_kwargs={"tokenizer": tokenizer, "max_length": settings.max_length,
+                                    "stride": settings.stride})
+    train = (concatenate_datasets([features["train"], features["validation"]]) if args.get("validation") == "1"
+             else features["train"])
+    arguments = training.training_arguments(settings, tempfile.mkdtemp(), eval_strategy="no",
+                                            logging_strategy="no", disable_tqdm=True)
+    trainer = qa.make_qa_trainer(model, tokenizer, arguments, train)
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+
+    def answers(questions: list[str], contexts: list[str]) -> list[str]:
+        windows = qa.predict_windows(model, tokenizer, questions, contexts, settings.max_length, settings.stride,
+                                     progress=False)
+        return [qa.best_answer(w, c, settings.max_answer_length, settings.n_best).text
+                for w, c in zip(windows, contexts)]
+
+    test = squad["test"]
+    gold = [a["text"] for a in test["answers"]]
+    tuned = qa.per_question_scores(answers(test["question"], test["context"]), gold)
+    lexical = qa.per_question_scores([qa.lexical_answer(q, c) for q, c in zip(test["question"], test["context"])],
+                                     gold)
+    gain = intervals.mean_interval(100 * (tuned["f1"] - lexical["f1"]))
+    probe = json.loads((bc.paths.shipped_data_dir() / "qa" / "ask_probe.json").read_text())
+    questions = [item["question"] for item in probe["questions"]]
+    replies = answers(questions, [probe["context"]] * len(questions))
+    right = sum(reply_is_right(r, item["answers"], qa.normalize_answer) for r, item in zip(replies, probe["questions"]))
+    n_questions = len(squad["train"]) + (len(squad["validation"]) if args.get("validation") == "1" else 0)
+    print(f"RESULT {args} train_questions={n_questions} windows={len(train)} training={seconds:.0f}s "
+          f"F1={100 * tuned['f1'].mean():.1f} EM={100 * tuned['em'].mean():.1f} "
+          f"lexical={100 * lexical['f1'].mean():.1f} "
+          f"F1-lexical={gain.value:+.1f} [{gain.low:+.1f}, {gain.high:+.1f}] "
+          f"ask={right}/10")
+    for question, reply in zip(questions, replies):
+        print(f"  {question} -> {reply!r}")
+
+
+if __name__ == "__main__":
+    main(dict(argument.split("=", 1) for argument in sys.argv[1:]))
