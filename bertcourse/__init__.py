@@ -35,6 +35,7 @@ _EXPORTS = {
     "start_lesson": "bertcourse.course.startup",
     "report_metric": "bertcourse.course.metrics_report",
     "load_dataset": "bertcourse.course.resources",
+    "load_folder": "bertcourse.course.resources",
     "load_model": "bertcourse.course.resources",
     "load_tokenizer": "bertcourse.course.resources",
     "doctor": "bertcourse.tools.doctor",

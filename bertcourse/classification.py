@@ -11,6 +11,11 @@ this lesson's recipe and tokenization for the same emotion task).
                                     encoded["train"], encoded["validation"])
     trainer.train()
 
+The same path takes sentence pairs (paraphrase, inference: `{"sentence1", "sentence2", "label"}`)
+and similarity scores (`{"sentence1", "sentence2", "score"}`, a one-output regression head):
+`formats.text_columns` decides single text or pair for the loader and `tokenize_for_classification`,
+and `head_arguments` sizes the head from the data, so a pair task is the same four lines.
+
 The ideas (what the classification head reads, how mean pooling ignores padding, which Trainer
 arguments a learner tunes) are written out in notebook 04; the functions marked there `#@save`
 are identical copies of the ones here and in `bertcourse.training` (tests/test_saved_cells.py
@@ -32,6 +37,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from bertcourse.course import handoffs
+from bertcourse.course.formats import text_columns
 from bertcourse.course.profiles import recipe_for
 from bertcourse.intervals import Interval
 from bertcourse.training import FinetuneSettings, bootstrap_scores, length_sorted_batches
@@ -61,15 +67,34 @@ def default_settings(checkpoint: str = "bert-base-uncased") -> FinetuneSettings:
 def tokenize_for_classification(dataset: Any, tokenizer: Any, max_length: int, pad_to_max_length: bool = False) -> Any:
     """Token ids for every split, unpadded (the collator pads each batch), plus a `length`
     column that length-grouped batching reads. `pad_to_max_length` pads everything to
-    `max_length` instead (the slow baseline the benchmark compares against)."""
+    `max_length` instead (the slow baseline the benchmark compares against).
+
+    Pair data becomes `[CLS] sentence1 [SEP] sentence2 [SEP]` with segment ids (`token_type_ids`)
+    0 up to the first `[SEP]` and 1 after it, the input NSP taught in notebook 03; a pair too long
+    for `max_length` loses tokens from its longer sentence first, so a long first sentence cannot
+    crowd out the second. A `score` column (similarity) becomes a float `label`: regression."""
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
-        encoded = tokenizer(batch["text"], truncation=True, max_length=max_length,
-                            padding="max_length" if pad_to_max_length else False)
+        encoded = tokenizer(*(batch[column] for column in text_columns(batch.keys())), truncation="longest_first",
+                            max_length=max_length, padding="max_length" if pad_to_max_length else False)
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        if "score" in batch:
+            encoded["label"] = [float(score) for score in batch["score"]]
         return encoded
 
     return dataset.map(encode, batched=True)
+
+
+def head_arguments(split: Any) -> dict[str, Any]:
+    """The keyword arguments that size the head of `AutoModelForSequenceClassification` for a
+    split's target: one logit per name of its `label` (trained with cross-entropy), or one output
+    for a `score` column (regression, trained with mean squared error). Reading them from the data
+    keeps a learner's own labels.txt and the head in step."""
+    if "score" in split.column_names:
+        return {"num_labels": 1, "problem_type": "regression"}
+    names = split.features["label"].names
+    return {"num_labels": len(names), "id2label": dict(enumerate(names)),
+            "label2id": {name: i for i, name in enumerate(names)}}
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -143,8 +143,12 @@ def interval_table(results: dict[str, dict[str, intervals.Interval]]) -> pd.Data
 
 
 def classification_metrics(prediction: EvalPrediction) -> dict[str, float]:
-    """`scores` from the logits the Trainer collects at each evaluation."""
-    return scores(prediction.label_ids, np.asarray(prediction.predictions).argmax(axis=-1))
+    """`scores` from the logits the Trainer collects at each evaluation; a one-output head
+    (a similarity score, regression) has no classes, so it is scored by rank correlation."""
+    logits = np.asarray(prediction.predictions)
+    if logits.shape[-1] == 1:
+        return {"spearman": float(pd.Series(logits[:, 0]).corr(pd.Series(prediction.label_ids), method="spearman"))}
+    return scores(prediction.label_ids, logits.argmax(axis=-1))
 
 
 def make_trainer(model: Any, tokenizer: Any, arguments: TrainingArguments, train_dataset: Any,
@@ -163,6 +167,21 @@ def make_trainer(model: Any, tokenizer: Any, arguments: TrainingArguments, train
         compute_metrics=classification_metrics,            # logits -> accuracy and macro-F1
         **trainer_kwargs,
     )
+
+
+def predictions_in_order(trainer: Trainer, dataset: Any) -> np.ndarray:
+    """The trainer's outputs (logits) for `dataset`, row i for row i of `dataset`.
+
+    transformers 5 length-groups the evaluation batches too when training groups them
+    (`train_sampling_strategy="group_by_length"`), so `Trainer.predict(...).predictions` come in a
+    shuffled order: compared with the dataset's own labels, or with another system's predictions
+    row by row, a perfect model scores at chance. This predicts with sequential batches instead."""
+    grouped = trainer.args.train_sampling_strategy
+    trainer.args.train_sampling_strategy = "random"
+    try:
+        return np.asarray(trainer.predict(dataset).predictions)
+    finally:
+        trainer.args.train_sampling_strategy = grouped
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

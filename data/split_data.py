@@ -2,10 +2,10 @@
 
 Authored sources (written by hand for this course) stay as they are:
   emotion/parts/*.jsonl, ner/all.jsonl, bio_ner/all.jsonl, corpus/parts/*.txt, bio_corpus/all.txt,
-  sts/all.jsonl, qa/parts/*.txt (questions written over corpus documents)
+  sts/all.jsonl, paraphrase/all.jsonl, qa/parts/*.txt (questions written over corpus documents)
 and this script derives the split files next to them, deterministically (fixed seed),
 stratified by label for emotion and by whole score for sts, by document for QA (all questions on
-one document land in the same split), after dropping exact duplicates (case- and
+one document land in the same split), by topic for paraphrase, after dropping exact duplicates (case- and
 space-insensitive). faq/ and intents/ are authored as they are used, not derived.
 Re-run it after adding examples:  python data/split_data.py
 """
@@ -109,6 +109,18 @@ def split_sts() -> None:
         _write_jsonl(DATA / "sts" / f"{name}.jsonl", part)
 
 
+def split_paraphrase() -> None:
+    """60/15/25 of the topics (not of the pairs; a larger test share for tighter intervals): a test pair's kitchen or weather words were never
+    seen in training, so the classifier is scored on the paraphrase relation, not on the topic."""
+    rows = _unique(_read_jsonl([DATA / "paraphrase" / "all.jsonl"]), lambda row: row["sentence1"] + " || " + row["sentence2"])
+    topics = list(dict.fromkeys(row["topic"] for row in rows))
+    random.Random(SEED).shuffle(topics)
+    for name, part in _cut(topics, {"train": 0.60, "validation": 0.15, "test": 0.25}).items():
+        chosen = set(part)
+        _write_jsonl(DATA / "paraphrase" / f"{name}.jsonl",
+                     [{key: row[key] for key in ("sentence1", "sentence2", "label")} for row in rows if row["topic"] in chosen])
+
+
 QA_OCCURRENCE = re.compile(r"^(.*) #(\d+)$")
 
 
@@ -169,6 +181,7 @@ def main() -> None:
     split_corpus("corpus", sorted((DATA / "corpus" / "parts").glob("*.txt")))
     split_corpus("bio_corpus", [DATA / "bio_corpus" / "all.txt"])
     split_sts()
+    split_paraphrase()
     split_qa()
 
 

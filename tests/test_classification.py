@@ -172,3 +172,91 @@ def test_interval_table_puts_each_interval_next_to_its_value() -> None:
                                            "macro_f1": intervals.Interval(-0.01, -0.064, 0.05)}})
     assert table.columns.tolist() == ["accuracy", "accuracy 95% interval", "macro_f1", "macro_f1 95% interval"]
     assert table.loc["a"].tolist() == [0.76, "[0.70, 0.81]", -0.01, "[-0.06, 0.05]"]
+
+
+FIRST = ["i am so happy today", "tears again tonight", "sunshine and smiles", "i feel so sad and alone"]
+SECOND = ["what a joy to see you", "everything is grey and heavy", "i miss you so much it hurts", "this is the best day ever"]
+
+
+def pair_split(tokenizer, target: str) -> datasets.Dataset:
+    """Four pairs labelled "same mood" (classes) or scored 0-5 (regression)."""
+    same = [1, 1, 0, 0]
+    if target == "label":
+        features = datasets.Features({"sentence1": datasets.Value("string"), "sentence2": datasets.Value("string"),
+                                      "label": datasets.ClassLabel(names=["different", "same"])})
+        return datasets.Dataset.from_dict({"sentence1": FIRST, "sentence2": SECOND, "label": same}, features=features)
+    # scores low on the 0-5 scale: Adam moves the new head's bias about one learning rate per step
+    return datasets.Dataset.from_dict({"sentence1": FIRST, "sentence2": SECOND, "score": [1.0, 0.9, 0.1, 0.2]})
+
+
+def test_pairs_get_segment_ids_0_then_1_and_the_longer_text_is_cut_first(tokenizer) -> None:
+    long_first = "i am so happy today and this is the best day ever sunshine and smiles"
+    split = datasets.DatasetDict({"train": datasets.Dataset.from_dict(
+        {"sentence1": [long_first], "sentence2": ["tears again"], "label": [0]})})
+    whole = clf.tokenize_for_classification(split, tokenizer, max_length=64)["train"][0]
+    sep = tokenizer.sep_token_id
+    first_sep = whole["input_ids"].index(sep)
+    assert whole["input_ids"][0] == tokenizer.cls_token_id and whole["input_ids"][-1] == sep
+    assert whole["token_type_ids"] == [0] * (first_sep + 1) + [1] * (len(whole["input_ids"]) - first_sep - 1)
+    second_length = len(whole["input_ids"]) - first_sep - 1   # "tears again [SEP]"
+    cut = clf.tokenize_for_classification(split, tokenizer, max_length=12)["train"][0]
+    assert len(cut["input_ids"]) == cut["length"] == 12
+    assert cut["token_type_ids"].count(1) == second_length          # the short second sentence is whole
+    assert cut["input_ids"][-second_length:] == whole["input_ids"][-second_length:]
+    assert cut["input_ids"][:3] == whole["input_ids"][:3]            # the long first one lost its end
+
+
+@pytest.mark.parametrize("target", ["label", "score"])
+def test_classification_and_regression_heads_train_on_pairs(tokenizer, target: str, tmp_path: Path) -> None:
+    split = pair_split(tokenizer, target)
+    head = clf.head_arguments(split)
+    assert head["num_labels"] == (2 if target == "label" else 1)
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(tiny_config(tokenizer, type_vocab_size=2, **head))
+    settings = training.FinetuneSettings(learning_rate=3e-3 if target == "label" else 3e-2, epochs=15, batch_size=4,
+                                         warmup_ratio=0.0, weight_decay=0.0, max_length=32)
+    encoded = clf.tokenize_for_classification(datasets.DatasetDict({"train": split}), tokenizer, settings.max_length)
+    assert set(encoded["train"][0]["token_type_ids"]) == {0, 1}
+    trainer = training.make_trainer(model, tokenizer, training.training_arguments(settings, tmp_path, disable_tqdm=True),
+                                    encoded["train"], encoded["train"])
+    trainer.train()
+    evaluations = [row for row in trainer.state.log_history if "eval_loss" in row]
+    losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
+    assert losses[-1] < losses[0]                           # the head learns the pairs (cross-entropy or MSE)
+    if target == "label":
+        assert evaluations[-1]["eval_accuracy"] == 1.0
+    else:
+        # the scores' level is learnt first (ranking four pairs depends on the per-process vocabulary): the
+        # mean squared error ends below half that of the untrained head, which outputs about 0
+        assert model.config.problem_type == "regression" and "eval_spearman" in evaluations[-1]
+        assert evaluations[-1]["eval_loss"] < np.mean(np.square(split["score"])) / 2
+
+
+def test_a_one_output_head_is_scored_by_rank_correlation() -> None:
+    outputs = np.array([[0.1], [0.9], [0.5], [0.4]])
+    metrics = training.classification_metrics(EvalPrediction(predictions=outputs, label_ids=np.array([0.0, 5.0, 3.0, 2.0])))
+    assert metrics == {"spearman": pytest.approx(1.0)}
+    reversed_ = training.classification_metrics(EvalPrediction(predictions=-outputs, label_ids=np.array([0.0, 5.0, 3.0, 2.0])))
+    assert reversed_["spearman"] == pytest.approx(-1.0)
+
+
+def test_predictions_come_back_in_the_datasets_order_when_training_groups_by_length(tokenizer, tmp_path: Path) -> None:
+    """Trainer.predict length-groups its batches like training does; compared row by row with the
+    dataset's labels that would score a perfect model at chance."""
+    texts = [text * (1 + i % 3) for i, text in enumerate(TEXTS * 4)]   # many lengths, so grouping reorders
+    split = datasets.Dataset.from_dict({"text": texts, "label": [i % 2 for i in range(len(texts))]})
+    encoded = clf.tokenize_for_classification(datasets.DatasetDict({"test": split}), tokenizer, 32)["test"]
+    torch.manual_seed(0)
+    # large initial weights, so that every text gets clearly different logits
+    model = BertForSequenceClassification(tiny_config(tokenizer, num_labels=2, initializer_range=0.5)).eval()
+    settings = training.FinetuneSettings(learning_rate=1e-3, epochs=1, batch_size=4, warmup_ratio=0.0, max_length=32)
+    arguments = training.training_arguments(settings, tmp_path, disable_tqdm=True, eval_strategy="no")
+    trainer = training.make_trainer(model, tokenizer, arguments, encoded)
+    assert trainer.args.train_sampling_strategy == "group_by_length"
+    in_order = training.predictions_in_order(trainer, encoded)
+    with torch.no_grad():
+        one_by_one = np.concatenate([model(**tokenizer(text, return_tensors="pt", truncation=True, max_length=32)).logits.numpy()
+                                     for text in texts])
+    np.testing.assert_allclose(in_order, one_by_one, atol=1e-4)
+    assert trainer.args.train_sampling_strategy == "group_by_length"   # restored
+    assert not np.allclose(trainer.predict(encoded).predictions, one_by_one, atol=1e-4)  # what the helper avoids

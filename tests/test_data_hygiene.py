@@ -12,7 +12,9 @@ not generalisation. Three checks, each naming every offender with the training s
 profile, from `bertcourse/course/registry.py`'s laptop folders and each notebook's `load_dataset` calls):
 03 `corpus` train (MLM + NSP); 04 and 07 `emotion` train; 05 `ner` train; 06 `bio_ner` train and the
 `bio_corpus` train split it adapts on; 08 `qa` train (questions and context sentences); 09 `sts` validation
-(where the cosine threshold is chosen) and `intents` train (the few-shot examples). Notebooks 00-02 train
+(where the cosine threshold is chosen) and `intents` train (the few-shot examples). The `paraphrase` pairs
+(`benchmarks/sentence_pairs.py`, no notebook yet) train a pair classifier on train and choose a bi-encoder's
+cosine threshold on validation, so their test split is checked against both. Notebooks 00-02 train
 nothing, so they are not checked.
 
 **Demo sentences** are the string literals of a notebook's code cells with at least 4 words: plain strings,
@@ -143,6 +145,9 @@ TRAINING_SOURCES = {
                          + _context_sentences(DATA / "qa" / "train.jsonl")),
     "sts validation + intents train": lambda: (_fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2")
                                                + _fields(DATA / "intents" / "train.jsonl", "text")),
+    "paraphrase train": lambda: _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2"),
+    "paraphrase train + validation": lambda: _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2")
+                                             + _fields(DATA / "paraphrase" / "validation.jsonl", "sentence1", "sentence2"),
 }
 LESSON_TRAINING = {
     "03_pretraining": "corpus train",
@@ -176,6 +181,11 @@ HELD_OUT = {
     "sts/test": (lambda: _fields(DATA / "sts" / "test.jsonl", "sentence1", "sentence2"),
                  "sts validation + intents train"),
     "intents/test": (lambda: _fields(DATA / "intents" / "test.jsonl", "text"), "sts validation + intents train"),
+    # split by topic, so a test pair's sentences are new to the classifier and to the threshold chosen on validation
+    "paraphrase/validation": (lambda: _fields(DATA / "paraphrase" / "validation.jsonl", "sentence1", "sentence2"),
+                              "paraphrase train"),
+    "paraphrase/test": (lambda: _fields(DATA / "paraphrase" / "test.jsonl", "sentence1", "sentence2"),
+                        "paraphrase train + validation"),
 }
 
 

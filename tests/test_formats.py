@@ -196,7 +196,7 @@ def test_each_kind_reads_back_what_it_writes(kind: str, tmp_path: Path) -> None:
                 for r in rows] == expected
     else:
         assert rows == expected
-    assert set(table.features(labels)) == set(rows[0])
+    assert set(table.features(labels, list(rows[0]))) == set(rows[0])
 
 
 def test_first_present_takes_the_first_candidate_that_exists(tmp_path: Path) -> None:
@@ -238,3 +238,50 @@ def test_squad_rows_of_the_wrong_types_name_file_and_line(tmp_path: Path, change
     path = write(tmp_path / "train.jsonl", json.dumps(SQUAD_ROW) + "\n" + json.dumps(SQUAD_ROW | change) + "\n")
     with pytest.raises(DataFormatError, match=rf"train.jsonl, line 2: .*{re.escape(says)}"):
         formats.read_squad(path)
+
+
+PAIR_LABELS = ["different", "paraphrase"]
+
+
+def test_pair_classification_reads_both_sentences_and_maps_labels(tmp_path: Path) -> None:
+    path = write(tmp_path / "train.jsonl", '{"sentence1": "The bus left at six.", "sentence2": "At six the bus '
+                 'departed.", "label": "paraphrase"}\n{"sentence1": "It rained.", "sentence2": "It did not rain.", '
+                 '"label": 0}\n')
+    assert formats.read_text_classification(path, PAIR_LABELS) == [
+        {"sentence1": "The bus left at six.", "sentence2": "At six the bus departed.", "label": 1},
+        {"sentence1": "It rained.", "sentence2": "It did not rain.", "label": 0}]
+    assert formats.text_columns(["sentence1", "sentence2", "label"]) == ("sentence1", "sentence2")
+    assert formats.text_columns(["text", "label"]) == ("text",)
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ('{"sentence1": "A cat sat.", "label": 1}', r'line 1: missing or empty "sentence2" \(the second sentence of the pair\)'),
+    ('{"sentence1": "A cat sat.", "sentence2": "  ", "label": 1}', r'line 1: missing or empty "sentence2"'),
+    ('{"sentence1": "A.", "sentence2": "B.", "label": 1}\n{"sentence1": "C.", "label": 0}',
+     r'line 2: missing or empty "sentence2"'),
+    ('{"sentence1": "A.", "sentence2": "B.", "label": 1}\n{"text": "C.", "label": 0}', r'line 2: missing or empty "sentence1"'),
+    ('{"sentence1": "A.", "sentence2": "B.", "label": "entailment"}', r"line 1: label 'entailment' is not in labels\.txt"),
+    ('{"sentence1": "A.", "sentence2": "B.", "label": 2}', r"line 1: label 2 is not in labels\.txt"),
+    ('{"sentence1": "A.", "sentence2": "B."}', r'line 1: missing "label"'),
+    ("\n\n", r"train\.jsonl holds no examples"),
+])
+def test_every_bad_pair_row_is_one_clear_error(tmp_path: Path, rows: str, message: str) -> None:
+    path = write(tmp_path / "train.jsonl", rows + "\n")
+    with pytest.raises(DataFormatError, match=message) as caught:
+        formats.read_text_classification(path, PAIR_LABELS)
+    assert len(caught.value.problem.splitlines()) == 1 and caught.value.problem.startswith("train.jsonl")
+
+
+def test_pair_features_follow_the_columns_read() -> None:
+    features = formats.FORMATS["text_classification"].features(PAIR_LABELS, ["sentence1", "sentence2", "label"])
+    assert list(features) == ["sentence1", "sentence2", "label"] and features["label"].names == PAIR_LABELS
+    assert list(formats.FORMATS["text_classification"].features(PAIR_LABELS, ["text", "label"])) == ["text", "label"]
+
+
+def test_prefetch_writes_pair_rows_the_reader_loads(tmp_path: Path) -> None:
+    """A hub pair set (MRPC's columns plus its `idx`) is written as pairs, not as a missing "text"."""
+    split = [{"sentence1": "He won.", "sentence2": "He was the winner.", "label": 1, "idx": 0}]
+    table = formats.FORMATS["text_classification"]
+    table.write(tmp_path / "train.jsonl", split, PAIR_LABELS)
+    assert table.read(tmp_path / "train.jsonl", PAIR_LABELS) == [
+        {"sentence1": "He won.", "sentence2": "He was the winner.", "label": 1}]

@@ -187,12 +187,14 @@ ANSWERS: dict[str, dict[str, object]] = {
                                 "every document costs a full forward pass per query",
         "threshold_on_validation": "A threshold tuned on the test pairs would make the test accuracy optimistic: it "
                                    "would no longer measure how the choice generalises",
+        "pair_segment_ids": "[CLS] A [SEP] B [SEP], segment id 0 up to and including the first [SEP] and 1 after it; "
+                            "a pair that is too long loses tokens from its longer sentence first",
     },
 }
 MINIMUM_QUESTIONS = {"00_start_here": 8, "01_tokenization": 6, "02_architecture": 6, "03_pretraining": 11,
                      "04_finetuning": 10, "05_ner": 9, "06_biobert": 8, "07_distillation": 8,
                      "08_question_answering": 10,
-                     "09_embeddings_search": 11}
+                     "09_embeddings_search": 12}
 
 
 def closed_questions() -> list:

@@ -143,6 +143,35 @@ def test_missing_local_folder_and_bad_rows_are_reported(tmp_path: Path, monkeypa
         bertcourse.load_dataset("emotion")
 
 
+@pytest.mark.parametrize("profile", ["laptop", "gpu"])
+def test_a_learners_own_pair_folder_loads_in_either_profile(tmp_path: Path, profile: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    bertcourse.use_profile(profile)
+    folder = tmp_path / "my_pairs"
+    folder.mkdir()
+    (folder / "labels.txt").write_text("different\nparaphrase\n")
+    row = {"sentence1": "The shop shuts at nine.", "sentence2": "It closes at nine.", "label": "paraphrase"}
+    (folder / "train.jsonl").write_text(json.dumps(row) + "\n")
+    (folder / "test.jsonl").write_text(json.dumps({**row, "label": "different", "sentence2": "It opens at nine."}) + "\n")
+    loaded = bertcourse.load_folder(folder)
+    assert set(loaded) == {"train", "test"} and loaded["train"][0] == {**row, "label": 1}
+    assert loaded["train"].features["label"].names == ["different", "paraphrase"]
+    assert "my_pairs/" in capsys.readouterr().out
+    (folder / "labels.txt").unlink()
+    with pytest.raises(ResourceUnavailable, match="labels.txt"):
+        bertcourse.load_folder(folder)
+    with pytest.raises(ResourceUnavailable, match=r"Your data \(text_classification\): folder nowhere/ not found"):
+        bertcourse.load_folder(tmp_path / "nowhere")
+    with pytest.raises(ResourceUnavailable, match="No data format called 'pairs'"):
+        bertcourse.load_folder(folder, kind="pairs")  # type: ignore[arg-type]
+
+
+def test_a_learners_scored_pairs_load_for_regression(tmp_path: Path) -> None:
+    (tmp_path / "train.jsonl").write_text('{"sentence1": "A.", "sentence2": "B.", "score": 3.5}\n')
+    loaded = bertcourse.load_folder(tmp_path, kind="sentence_pairs")
+    assert loaded["train"][0] == {"sentence1": "A.", "sentence2": "B.", "score": 3.5}
+
+
 def test_unknown_resource_names_list_the_known_ones() -> None:
     with pytest.raises(CourseError, match="(?s)no dataset called 'imdb'.*emotion"):
         bertcourse.load_dataset("imdb")

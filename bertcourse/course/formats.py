@@ -1,7 +1,8 @@
 """Readers and writers for the local data formats the course accepts, one table entry per kind.
 
 The formats are deliberately plain so instructors can bring their own copies:
-- text classification: jsonl `{"text": str, "label": int | str}` + `labels.txt` (line i = label i);
+- text classification: jsonl `{"text": str, "label": int | str}` + `labels.txt` (line i = label i),
+  or for sentence-pair classification (paraphrase, inference) `{"sentence1", "sentence2", "label"}`;
 - token classification: jsonl `{"tokens": [str], "ner_tags": [str | int]}` + `labels.txt`,
   or CoNLL column files (token first, tag last, blank line between sentences);
 - extractive QA: jsonl in the hub's `squad` schema `{"id", "title", "context", "question",
@@ -19,6 +20,9 @@ nested too deeply or holding a number too long to read, and a field of the wrong
 `FORMATS` holds, per dataset kind, the reader, the `datasets` features a split loads as, the
 writer `bertcourse prefetch` uses for a hub split, and whether a `labels.txt` goes with it; a new
 kind of dataset is one new entry. `first_present` picks among a split's candidate file names.
+`text_columns` is the one place that decides "single text or sentence pair": the reader, the
+features, the prefetch writer, the tokenizer and the model head of `bertcourse.classification`
+all ask it, so pair data never meets a path written for one text.
 
 Room: runtime (`bertcourse.course`).
 """
@@ -106,6 +110,30 @@ def _not_empty(rows: list[dict], path: Path) -> list[dict]:
     return rows
 
 
+PAIR_COLUMNS = ("sentence1", "sentence2")
+_SENTENCE_ROLES = {"sentence1": "the first sentence of the pair", "sentence2": "the second sentence of the pair"}
+
+
+def text_columns(columns: Iterable[str]) -> tuple[str, ...]:
+    """The columns that hold a row's input text: the pair ("sentence1", "sentence2") when the row's
+    (or dataset's) columns include "sentence1", otherwise the single "text".
+
+    Deciding this once, from the data, is what lets one pipeline serve emotion tweets and
+    paraphrase pairs alike: BERT reads a pair as `[CLS] A [SEP] B [SEP]` with segment ids 0/1."""
+    return PAIR_COLUMNS if PAIR_COLUMNS[0] in set(columns) else ("text",)
+
+
+def _texts(row: dict, columns: tuple[str, ...], where: str) -> dict[str, str]:
+    """`row`'s input texts under `columns`, each a non-empty string, or an error naming the one missing."""
+    for column in columns:
+        text = row.get(column)
+        if not isinstance(text, str) or not text.strip():
+            role = f" ({_SENTENCE_ROLES[column]})" if column in _SENTENCE_ROLES else ""
+            raise DataFormatError(f"{where}: missing or empty \"{column}\"{role}.",
+                                  fix=f"give every row {' and '.join(repr(c) for c in columns)}, as the first row does")
+    return {column: row[column] for column in columns}
+
+
 def _label_id(value: object, labels: list[str], where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise DataFormatError(f"{where}: label {value!r} is neither a label name nor an id.")
@@ -119,16 +147,18 @@ def _label_id(value: object, labels: list[str], where: str) -> int:
 
 
 def read_text_classification(path: Path, labels: list[str]) -> list[dict]:
-    """Rows `{"text", "label": id}` from a jsonl file."""
+    """Rows `{"text", "label": id}`, or `{"sentence1", "sentence2", "label": id}` for pair data,
+    from a jsonl file. The first row decides which (`text_columns`) and every row must follow it:
+    a pair with its second sentence missing would otherwise train as a single text."""
     rows = []
+    columns: tuple[str, ...] | None = None
     for line_no, row in _jsonl_rows(path):
         where = f"{path.name}, line {line_no}"
-        text = row.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise DataFormatError(f"{where}: missing or empty \"text\".")
+        columns = columns or text_columns(row)
+        texts = _texts(row, columns, where)
         if "label" not in row:
             raise DataFormatError(f"{where}: missing \"label\".")
-        rows.append({"text": text, "label": _label_id(row["label"], labels, where)})
+        rows.append({**texts, "label": _label_id(row["label"], labels, where)})
     return _not_empty(rows, path)
 
 
@@ -176,13 +206,11 @@ def read_sentence_pairs(path: Path, labels: list[str] | None = None) -> list[dic
     rows = []
     for line_no, row in _jsonl_rows(path):
         where = f"{path.name}, line {line_no}"
-        pair = [row.get(key) for key in ("sentence1", "sentence2")]
-        if not all(isinstance(text, str) and text.strip() for text in pair):
-            raise DataFormatError(f"{where}: need non-empty \"sentence1\" and \"sentence2\".")
+        texts = _texts(row, PAIR_COLUMNS, where)
         score = row.get("score")
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 5:
             raise DataFormatError(f"{where}: \"score\" must be a number from 0 to 5, not {score!r}.")
-        rows.append({"sentence1": pair[0], "sentence2": pair[1], "score": float(score)})
+        rows.append({**texts, "score": float(score)})
     return _not_empty(rows, path)
 
 
@@ -301,27 +329,28 @@ class DatasetFormat:
     """Everything the course does with one kind of dataset's local files, in one place."""
 
     read: Callable[[Path, list[str]], list[dict]]      # (file, label names) -> rows
-    features: Callable[[list[str]], Any]                # the `datasets.Features` a split loads as
+    features: Callable[[list[str], Sequence[str]], Any]  # (label names, the columns read) -> `datasets.Features`
     write: Callable[[Path, Any, list[str]], None]      # (file, hub split, label names): what prefetch writes
     label_column: str | None                            # the column whose names go to labels.txt (None: no labels)
 
 
 # `datasets` is imported only when a split is built: the CLI and the quiz tools read these files too
 # and should not pay for it.
-def _text_classification_features(labels: list[str]) -> Any:
+def _text_classification_features(labels: list[str], columns: Sequence[str]) -> Any:
     import datasets
 
-    return datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=labels)})
+    return datasets.Features({**{column: datasets.Value("string") for column in text_columns(columns)},
+                              "label": datasets.ClassLabel(names=labels)})
 
 
-def _token_classification_features(labels: list[str]) -> Any:
+def _token_classification_features(labels: list[str], columns: Sequence[str]) -> Any:
     import datasets
 
     return datasets.Features({"tokens": datasets.List(datasets.Value("string")),
                               "ner_tags": datasets.List(datasets.ClassLabel(names=labels))})
 
 
-def _squad_features(labels: list[str]) -> Any:
+def _squad_features(labels: list[str], columns: Sequence[str]) -> Any:
     import datasets
 
     return datasets.Features({"id": datasets.Value("string"), "title": datasets.Value("string"),
@@ -330,13 +359,13 @@ def _squad_features(labels: list[str]) -> Any:
                                           "answer_start": datasets.List(datasets.Value("int32"))}})
 
 
-def _corpus_features(labels: list[str]) -> Any:
+def _corpus_features(labels: list[str], columns: Sequence[str]) -> Any:
     import datasets
 
     return datasets.Features({"sentences": datasets.List(datasets.Value("string"))})
 
 
-def _sentence_pair_features(labels: list[str]) -> Any:
+def _sentence_pair_features(labels: list[str], columns: Sequence[str]) -> Any:
     import datasets
 
     return datasets.Features({"sentence1": datasets.Value("string"), "sentence2": datasets.Value("string"),
@@ -348,7 +377,8 @@ FORMATS: dict[str, DatasetFormat] = {
         read=read_text_classification,
         features=_text_classification_features,
         write=lambda path, split, names: write_jsonl(
-            path, ({"text": row["text"], "label": int(row["label"])} for row in split)),
+            path, ({**{column: row[column] for column in text_columns(row)}, "label": int(row["label"])}
+                   for row in split)),
         label_column="label"),
     "token_classification": DatasetFormat(
         read=read_token_classification,

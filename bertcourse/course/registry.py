@@ -127,6 +127,10 @@ DATASETS: dict[str, DatasetEntry] = {
                      local_folder="stsb", local_files=_SPLITS_JSONL, laptop_folder="sts",
                      laptop_files={"validation": ("validation.jsonl",), "test": ("test.jsonl",)},
                      hub_score_scale=5.0),  # sentence-transformers/stsb stores score / 5
+        DatasetEntry("mrpc", "text_classification",
+                     "MRPC: pairs of news sentences labelled as paraphrases (equivalent) or not (not_equivalent)",
+                     hub_id="nyu-mll/glue", hub_config="mrpc",
+                     local_folder="mrpc", local_files=_SPLITS_JSONL, laptop_folder="paraphrase"),
         DatasetEntry("squad", "question_answering",
                      "SQuAD v1.1: questions on Wikipedia paragraphs, each answered by a span of its paragraph",
                      hub_id="rajpurkar/squad", hub_config=None,

@@ -4,6 +4,7 @@
     encoder = load_model("bert-base-uncased")                      # AutoModel
     classifier = load_model("bert-base-uncased", AutoModelForSequenceClassification, num_labels=6)
     emotion = load_dataset("emotion")                              # DatasetDict
+    mine = load_folder("~/my_pairs")                               # your own folder: train.jsonl + labels.txt
 
 Where things come from, in order: the laptop profile's offline stand-ins; in the gpu profile a
 local copy under `BERTCOURSE_MODEL_DIR/<key>` or `BERTCOURSE_DATA_DIR/<folder>`; else the hub.
@@ -30,12 +31,13 @@ from bertcourse.course.minilm import PACKAGE as MINILM_PACKAGE
 from bertcourse.course.minilm import verified_model_dir
 from bertcourse.course.paths import saved_checkpoint, shipped_data_dir
 from bertcourse.course.profiles import active_profile, resolve_model_key
-from bertcourse.course.registry import (DATASETS, HANDOFFS, MINILM, MODELS, DatasetEntry, local_dataset_folder,
-                                       missing_copy_instructions)
+from bertcourse.course.registry import (DATASETS, HANDOFFS, MINILM, MODELS, DatasetEntry, DatasetKind,
+                                       local_dataset_folder, missing_copy_instructions)
 
 _LOCAL_COPY_FIX = ("run `bertcourse prefetch` where the hub is reachable (or `bertcourse prefetch --from DIR` "
                    "from a copy) and set the BERTCOURSE_MODEL_DIR / BERTCOURSE_DATA_DIR line it prints, or "
                    "switch to the offline profile with bertcourse.use_profile('laptop')")
+_OWN_SPLITS = {split: (f"{split}.jsonl",) for split in ("train", "validation", "test")}  # a learner's own folder
 
 
 def model_source(key: str) -> tuple[str, str]:
@@ -96,20 +98,46 @@ def load_model(requested: str = "bert-base-uncased", model_class: Any = AutoMode
 
 
 def _dataset_from_folder(entry: DatasetEntry, folder: Path, files: dict[str, tuple[str, ...]]) -> datasets.DatasetDict:
+    return _read_folder(f"Dataset {entry.key!r}", entry.kind, folder, files, _LOCAL_COPY_FIX)
+
+
+def _read_folder(name: str, kind_name: DatasetKind, folder: Path, files: dict[str, tuple[str, ...]],
+                 fix: str) -> datasets.DatasetDict:
+    """The splits of `folder` that exist, read and checked by the format of `kind_name`; `name` and
+    `fix` word the error when the folder or its train split is missing."""
     if not folder.is_dir():
-        raise ResourceUnavailable(f"Dataset {entry.key!r}: folder {folder.name}/ not found in {folder.parent}.",
-                                  fix=_LOCAL_COPY_FIX)
-    kind = formats.FORMATS[entry.kind]
+        raise ResourceUnavailable(f"{name}: folder {folder.name}/ not found in {folder.parent}.", fix=fix)
+    kind = formats.FORMATS[kind_name]
     labels = formats.read_labels(folder / "labels.txt") if kind.label_column else []
     splits: dict[str, datasets.Dataset] = {}
     for split, candidates in files.items():
         path = formats.first_present(folder, candidates)
         if path is not None:
-            splits[split] = datasets.Dataset.from_list(kind.read(path, labels), features=kind.features(labels))
+            rows = kind.read(path, labels)
+            splits[split] = datasets.Dataset.from_list(rows, features=kind.features(labels, list(rows[0])))
     if "train" in files and "train" not in splits:
-        raise ResourceUnavailable(f"Dataset {entry.key!r}: no train split in {folder.name}/ "
-                                  f"(expected {' or '.join(files['train'])}).", fix=_LOCAL_COPY_FIX)
+        raise ResourceUnavailable(f"{name}: no train split in {folder.name}/ "
+                                  f"(expected {' or '.join(files['train'])}).", fix=fix)
     return datasets.DatasetDict(splits)
+
+
+def load_folder(folder: str | Path, kind: DatasetKind = "text_classification") -> datasets.DatasetDict:
+    """Your own dataset from `folder`: `train.jsonl` (and, if present, `validation.jsonl` and
+    `test.jsonl`) in the course's format for `kind`, plus `labels.txt` when the kind has labels.
+
+    For sentence-pair classification (paraphrase, inference) each line is
+    `{"sentence1": ..., "sentence2": ..., "label": ...}` with the label a line of `labels.txt`
+    (or its 0-based line number); for similarity scores use `kind="sentence_pairs"` and
+    `{"sentence1", "sentence2", "score"}` (0 to 5). It reads the same in every profile: the
+    folder is yours, so no profile substitutes anything for it."""
+    if kind not in formats.FORMATS:
+        raise ResourceUnavailable(f"No data format called {kind!r}.", fix=f"use one of: {', '.join(formats.FORMATS)}")
+    folder = Path(folder).expanduser()
+    fix = (f"put train.jsonl{' and labels.txt' if formats.FORMATS[kind].label_column else ''} in that folder "
+           "(see the README, 'Your own data')")
+    loaded = _read_folder(f"Your data ({kind})", kind, folder, _OWN_SPLITS, fix)
+    print(f"Dataset: {folder.name}/ from {folder.parent}: " + ", ".join(f"{name} {len(split):,}" for name, split in loaded.items()))
+    return loaded
 
 
 def _wikitext_documents(split: datasets.Dataset) -> datasets.Dataset:
