@@ -580,7 +580,7 @@ def test_a_home_that_cannot_be_created_leaves_lessons_running_unsaved(homeless, 
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 2 and "Traceback" not in error
     assert cli.main(["doctor"]) == 1
-    table = capsys.readouterr().out
-    assert re.search(r"course home +FAIL +Cannot use .*" + homeless, table)
+    table = " ".join(capsys.readouterr().out.split())       # doctor's table wraps its cells at 80 columns
+    assert re.search(r"course home FAIL Cannot use .*" + homeless, table)
     assert "set BERTCOURSE_HOME to a folder you can write to" in table
     assert not doctor.doctor() and not Path("/proc/bertcourse-home").exists()
