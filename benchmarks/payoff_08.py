@@ -1,8 +1,8 @@
 """Issue 33, lesson 08: notebook 08's fine-tune with another recipe, scored as the notebook scores it.
 
 Prints test F1 and EM, the paired bootstrap interval of F1 minus the word-overlap rule's, and how many of the ten
-`ask` questions of `data/qa/ask_probe.json` get a right reply (the rule written in that file). Results:
-`results_payoff.md`.
+`ask` questions of `data/qa/ask_probe.json` get a right reply (`qa.reply_is_right`, the rule written in that
+file). Results: `results_payoff.md`.
 
     python benchmarks/payoff_08.py lr=3e-4 epochs=6 [max_length=160] [validation=1] [batch_size=8]
 """
@@ -14,17 +14,6 @@ import json
 import sys
 import tempfile
 import time
-
-
-def reply_is_right(reply: str, answers: list[str], normalize) -> bool:
-    """The probe file's rule: the normalised reply holds a whole answer and adds at most three words."""
-    words = normalize(reply).split()
-    for answer in answers:
-        gold = normalize(answer).split()
-        if len(words) <= len(gold) + 3 and any(words[i:i + len(gold)] == gold
-                                                for i in range(len(words) - len(gold) + 1)):
-            return True
-    return False
 
 
 def main(args: dict[str, str]) -> None:
@@ -71,7 +60,7 @@ def main(args: dict[str, str]) -> None:
     probe = json.loads((bc.paths.shipped_data_dir() / "qa" / "ask_probe.json").read_text())
     questions = [item["question"] for item in probe["questions"]]
     replies = answers(questions, [probe["context"]] * len(questions))
-    right = sum(reply_is_right(r, item["answers"], qa.normalize_answer) for r, item in zip(replies, probe["questions"]))
+    right = sum(qa.reply_is_right(r, item["answers"]) for r, item in zip(replies, probe["questions"]))
     n_questions = len(squad["train"]) + (len(squad["validation"]) if args.get("validation") == "1" else 0)
     print(f"RESULT {args} train_questions={n_questions} windows={len(train)} training={seconds:.0f}s "
           f"F1={100 * tuned['f1'].mean():.1f} EM={100 * tuned['em'].mean():.1f} "

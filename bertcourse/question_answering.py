@@ -48,6 +48,7 @@ SAVED_IN_NOTEBOOK = dict.fromkeys((
     "normalize_answer",
     "exact_match",
     "token_f1",
+    "reply_is_right",
 ), "08_question_answering")
 
 
@@ -241,6 +242,17 @@ def token_f1(prediction, gold_answers):
         precision, recall = common / len(predicted_words), common / len(gold_words)
         best = max(best, 2 * precision * recall / (precision + recall))
     return best
+
+
+def reply_is_right(reply, answers):
+    """The rule `data/qa/ask_probe.json` fixes for `ask`'s new questions: the reply, normalised as
+    SQuAD normalises answers, holds one of the answers whole and adds at most three words."""
+    words = normalize_answer(reply).split()
+    for answer in answers:
+        gold = normalize_answer(answer).split()
+        if len(words) <= len(gold) + 3 and any(words[i:i + len(gold)] == gold for i in range(len(words) - len(gold) + 1)):
+            return True
+    return False
 
 
 def per_question_scores(predictions: Sequence[str], gold_answers: Sequence[Sequence[str]]) -> pd.DataFrame:
