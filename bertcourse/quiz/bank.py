@@ -173,7 +173,7 @@ def bank_path(notebook_id: str, banks_dir: Path = BANKS_DIR) -> Path:
     """The file holding `notebook_id`'s bank; raises QuizBankError if there is none."""
     if not NOTEBOOK_ID.match(notebook_id):
         raise QuizBankError(f"'{notebook_id}' is not a notebook id.",
-                            "Use the notebook's file name without .ipynb, e.g. quiz(\"01_tokenization\").")
+                            "Use the notebook's file name without .ipynb, e.g. bc.take_quiz(\"01_tokenization\").")
     for suffix in BANK_SUFFIXES:
         path = banks_dir / f"{notebook_id}{suffix}"
         if path.is_file():

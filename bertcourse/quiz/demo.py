@@ -23,8 +23,9 @@ from pathlib import Path
 from .bank import load_bank
 from .exercises.catalog import Entry, compile_function
 from .exercises.catalog import of_notebook as exercise_entries
-from .exercises.engine import record, record_revealed, run
+from .exercises.engine import record, run
 from .export import write_export
+from .records import ExerciseRecord, write
 from .store import ProgressStore
 from .widget import QuestionView, QuizView
 
@@ -75,7 +76,7 @@ def exercise(item: Entry, store: ProgressStore, rng: random.Random, tries: int) 
         variant = rng.choice(wrong)
         record(run(item.id, compile_function(variant.source, item.function, variant.name)), store)
     if tries <= 2:
-        record_revealed(item.id, store)
+        write(store, ExerciseRecord.solution_shown(item.notebook, item.id))
     record(run(item.id, item.reference()), store)
 
 

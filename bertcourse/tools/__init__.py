@@ -4,6 +4,6 @@
 resources), `pretrain` (notebook 03's pipeline as a command), `run` and `notebook_runner`
 (execute notebooks headless, or regenerate them in place).
 
-Room rule: tools may import the runtime (`bertcourse.course`), lesson modules and the quiz
+Room rule: tools may import the course room (`bertcourse.course`), lesson modules and the quiz
 engine; nothing else in the package imports tools (the facade's lazy `bc.doctor` aside).
 """
