@@ -20,8 +20,8 @@ from bertcourse.quiz.exercises import catalog, check, engine
 from bertcourse.quiz.exercises.sandbox import guarded_call
 from bertcourse.quiz.exercises.view import ExerciseView
 from bertcourse.quiz.export import EXPORT_SCHEMA, export_document
-from bertcourse.quiz.report import build_report
 from bertcourse.quiz.records import ExerciseRecord, write
+from bertcourse.quiz.report import build_report
 from bertcourse.quiz.store import ProgressStore
 from bertcourse.tools import dev_exercises
 

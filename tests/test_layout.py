@@ -151,3 +151,14 @@ def test_notebooks_import_only_the_facade_and_lesson_modules(path: Path) -> None
         lesson = module.split(".")[1] if module != "bertcourse" else ""
         assert module == "bertcourse" or (PACKAGE / f"{lesson}.py").exists(), (
             f"{path.name} code cell {index} imports {module}: use `bc.*` or a lesson module")
+
+
+def test_readme_layout_names_every_module() -> None:
+    """The README's Layout table is where a newcomer finds a module; one added without a line
+    there (question_answering, embeddings, search and the bars module once were) stays hidden."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    folders = [PACKAGE, PACKAGE / "course", PACKAGE / "tools", PACKAGE / "quiz"]
+    missing = [str(path.relative_to(PACKAGE)) for folder in folders for path in sorted(folder.glob("*.py"))
+               if path.name != "__init__.py" and f"`{path.stem}`" not in layout]
+    assert not missing, f"README's Layout section does not name: {missing}"

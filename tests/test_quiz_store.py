@@ -19,10 +19,10 @@ import pytest
 
 from bertcourse.quiz import store as store_module
 from bertcourse.quiz.bank import load_bank
-from bertcourse.quiz.cli import register
 from bertcourse.quiz.export import EXPORT_SCHEMA
 from bertcourse.quiz.store import ProgressError, ProgressStore, ProgressWarning, default_path
 from bertcourse.quiz.widget import QuizView
+from bertcourse.tools.progress import register
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import yaml
 from bertcourse.course.errors import CourseError
 from bertcourse.quiz import overview
 from bertcourse.quiz import widget as quiz_widget
-from bertcourse.quiz.author import hash_entry
 from bertcourse.quiz.bank import parse_bank
-from bertcourse.quiz.store import ProgressStore
 from bertcourse.quiz.overview import ProgressView
+from bertcourse.quiz.store import ProgressStore
 from bertcourse.quiz.widget import QuizKeys, QuizView
+from bertcourse.tools.quiz_author import hash_entry
 
 SALT = "0123456789abcdef0123456789abcdef"
 ENTRIES = [
