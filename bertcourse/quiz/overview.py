@@ -33,7 +33,7 @@ def course_progress() -> None:
     display(ProgressView(ProgressStore()))
 
 
-def exercise_tally(store: ProgressStore, notebook: str, exercises: list[Entry]) -> str:
+def _exercise_tally(store: ProgressStore, notebook: str, exercises: list[Entry]) -> str:
     """"1 of 2 passed" from each exercise's latest check (a shown solution is not a check)."""
     passed: dict[str, bool] = {}
     revealed = set()
@@ -90,7 +90,7 @@ class ProgressView(widgets.VBox):
             correct, answered = tally(self.store, bank)
             summary = f"{bank.title}: {correct} of {len(bank.questions)} correct, {answered} answered"
             if exercises := exercise_entries(notebook):
-                summary += f" · exercises: {exercise_tally(self.store, notebook, exercises)}"
+                summary += f" · exercises: {_exercise_tally(self.store, notebook, exercises)}"
             self.bars[notebook].value = correct
             self.bars[notebook].tooltip = summary
             self.labels[notebook].value = html.escape(summary)

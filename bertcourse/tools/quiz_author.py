@@ -1,6 +1,6 @@
 """`bertcourse dev add-questions`: turn plain question entries into a quiz bank's hashed form.
 
-Committed banks must not contain answers in plain text (see keys.py), so authors write
+Committed banks must not contain answers in plain text (see `bertcourse/quiz/keys.py`), so authors write
 questions in a plain *entry* file, keep it out of the repository, and let this tool add
 them to a bank:
 
@@ -17,7 +17,7 @@ An entry file is a YAML list; each entry is one question in plain form:
       explanation: BERT-Base has 12 layers; BERT-Large has 24.   # shown once correct
       answer: 12                      # numeric: the value ...
       tolerance: 0                    # ... any answer within ± tolerance is right ...
-      step: 1                         # ... on this grid (see keys.py)
+      step: 1                         # ... on this grid (see bertcourse/quiz/keys.py)
       unit: layers                    # optional, shown next to the input
     - id: cls_token
       type: single                    # multiple: any number of `correct: true`
@@ -35,7 +35,7 @@ An entry file is a YAML list; each entry is one question in plain form:
       type: computed                  # the answer comes from the learner's live objects
       text: How many tokens does `tokenizer` produce for "{sentence}"?
       hint: ...
-      compute: token_count            # a function in computed.py
+      compute: token_count            # a function in bertcourse/quiz/computed.py
       args: {sentence: Hello world.}
       tolerance: 0
 
