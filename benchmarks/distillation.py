@@ -5,7 +5,7 @@ notebook 07's setting: the student's team has labels for only a few of the train
 (with paired bootstrap intervals for the differences), parameters, size, CPU latency and throughput.
 
     .venv/bin/python benchmarks/distillation.py --teacher-dir emotion_teacher    # full data (hours under load)
-    .venv/bin/python benchmarks/distillation.py --train-limit 3000 --epochs 1    # what fits in ~30 min on a busy CPU
+    .venv/bin/python benchmarks/distillation.py --max-train 3000 --epochs 1      # what fits in ~30 min on a busy CPU
     .venv/bin/python benchmarks/distillation.py --quick                          # smoke test (~2 min)
 
 Models compared on the same test set: the teacher (MiniLM, 6 layers, fine-tuned on every training
@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from real_data import DEFAULT_DATA_DIR, describe_machine, use_real_data
+from real_data import DEFAULT_DATA_DIR, add_cut_arguments, cut, describe_machine, use_real_data
 
 SHORT_TWEET = "i feel so hopeful about tomorrow"  # written for the benchmark, not from the data
 
@@ -37,8 +37,7 @@ SHORT_TWEET = "i feel so hopeful about tomorrow"  # written for the benchmark, n
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training tweets")
-    parser.add_argument("--eval-limit", type=int, default=None, help="use only the first N test tweets")
+    add_cut_arguments(parser, "tweets")
     parser.add_argument("--epochs", type=int, default=2, help="teacher epochs")
     parser.add_argument("--student-epochs", type=int, default=None, help="default: --epochs")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -54,7 +53,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
     args = parser.parse_args()
     if args.quick:
-        args.train_limit, args.eval_limit, args.epochs, args.latency_repeats = 320, 200, 1, 20
+        args.max_train, args.max_eval, args.epochs, args.latency_repeats = 320, 200, 1, 20
     args.student_epochs = args.student_epochs or args.epochs
     return args
 
@@ -74,10 +73,7 @@ def main() -> int:
     bertcourse.start_lesson("benchmark 07: distillation on the real data")
     print(describe_machine())
     emotion = bertcourse.load_dataset("emotion")
-    if args.train_limit:
-        emotion["train"] = emotion["train"].shuffle(seed=0).select(range(args.train_limit))
-    if args.eval_limit:
-        emotion["test"] = emotion["test"].select(range(args.eval_limit))
+    emotion["train"], emotion["test"] = cut(emotion["train"], args.max_train), cut(emotion["test"], args.max_eval)
     names = emotion["train"].features["label"].names
     settings = dataclasses.replace(clf.default_settings(), epochs=args.epochs, batch_size=args.batch_size,
                                    max_length=args.max_length)

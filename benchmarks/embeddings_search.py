@@ -98,7 +98,9 @@ def squad_block(args: argparse.Namespace) -> None:
     from bertcourse import embeddings as emb
     from bertcourse import search
 
-    folder = args.data_dir / "squad_v1.1_dev"
+    from bertcourse.course.registry import local_dataset_folder
+
+    folder = local_dataset_folder("squad", args.data_dir)
     rows = [json.loads(line) for name in ("train.jsonl", "validation.jsonl")
             for line in (folder / name).read_text(encoding="utf-8").splitlines() if line.strip()]
     paragraphs = list(dict.fromkeys(row["context"] for row in rows))
@@ -161,7 +163,7 @@ def squad_block(args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    use_real_data(args.data_dir, "stsb", "squad_v1.1_dev", "wikitext")
+    use_real_data(args.data_dir, "stsb", "squad", "wikipedia")
     import bertcourse as bc
 
     bc.start_lesson("09_embeddings_search")

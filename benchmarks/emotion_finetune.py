@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from real_data import DEFAULT_DATA_DIR, describe_machine, use_real_data
+from real_data import DEFAULT_DATA_DIR, add_cut_arguments, cut, describe_machine, use_real_data
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,8 +39,7 @@ def parse_args() -> argparse.Namespace:
                         help="gradient clipping (the Trainer's default 1.0; 0 turns it off, as in a plain loop)")
     parser.add_argument("--no-length-grouping", action="store_true",
                         help="shuffle tweets into batches at random (still padded per batch) instead of by length")
-    parser.add_argument("--limit-train", type=int, default=None, help="use only the first N training tweets")
-    parser.add_argument("--limit-eval", type=int, default=None, help="use only the first N validation/test tweets")
+    add_cut_arguments(parser, "tweets")
     parser.add_argument("--throughput-steps", type=int, default=40, help="timed optimiser steps per padding mode")
     parser.add_argument("--throughput-only", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
@@ -50,7 +49,7 @@ def parse_args() -> argparse.Namespace:
                         help="save the fine-tuned model and tokenizer here (benchmarks/distillation.py --teacher-dir)")
     args = parser.parse_args()
     if args.quick:
-        args.limit_train, args.limit_eval, args.epochs, args.throughput_steps = 640, 256, 1, 6
+        args.max_train, args.max_eval, args.epochs, args.throughput_steps = 640, 256, 1, 6
     return args
 
 
@@ -67,11 +66,9 @@ def main() -> int:
     bertcourse.start_lesson("benchmark 04: emotion fine-tuning on the real data")
     print(describe_machine())
     emotion = bertcourse.load_dataset("emotion")
-    if args.limit_train:
-        emotion["train"] = emotion["train"].select(range(args.limit_train))
-    if args.limit_eval:
-        for split in ("validation", "test"):
-            emotion[split] = emotion[split].select(range(args.limit_eval))
+    emotion["train"] = cut(emotion["train"], args.max_train)
+    for split in ("validation", "test"):
+        emotion[split] = cut(emotion[split], args.max_eval)
     names = emotion["train"].features["label"].names
     tokenizer = bertcourse.load_tokenizer("bert-base-uncased")
     settings = dataclasses.replace(clf.default_settings(), epochs=args.epochs, batch_size=args.batch_size,

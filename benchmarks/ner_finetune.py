@@ -23,7 +23,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from real_data import DEFAULT_DATA_DIR, describe_machine, use_real_data
+from real_data import DEFAULT_DATA_DIR, add_cut_arguments, cut, describe_machine, use_real_data
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,9 +32,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                         help="folder holding conll2003/ and ncbi_disease/ (default: ../shared/data)")
     parser.add_argument("--epochs", type=float, default=1.0, help="passes over the training sentences (default 1)")
-    parser.add_argument("--max-train", type=int, default=None,
-                        help="use only the first N training sentences (default: all); reported in the output")
-    parser.add_argument("--max-test", type=int, default=None, help="score only the first N test sentences (default: all)")
+    add_cut_arguments(parser, "sentences")
     parser.add_argument("--learning-rate", type=float, default=1e-4, help="default 1e-4 (the notebooks' MiniLM step)")
     parser.add_argument("--batch-size", type=int, default=16,
                         help="default 16 (the notebooks use 8 on a few hundred sentences; 16 halves the steps here)")
@@ -51,10 +49,7 @@ def run(key: str, args: argparse.Namespace) -> dict[str, float]:
     bc.set_seed(0)
     data = bc.load_dataset(key)
     train, test = data["train"], data["test"]
-    if args.max_train is not None:
-        train = train.select(range(min(args.max_train, len(train))))
-    if args.max_test is not None:
-        test = test.select(range(min(args.max_test, len(test))))
+    train, test = cut(train, args.max_train), cut(test, args.max_eval)
     names = tc.tag_names(train)
     settings = tc.default_ner_settings("bert-base-cased")
     settings = replace(settings, epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size)

@@ -77,11 +77,12 @@ def ladder(device: torch.device, cpu_bf16: bool, compile_on_cpu: bool) -> list[t
 def corpus_sentences(data_dir: Path | None) -> list[list[str]]:
     """Held-out Wikipedia if ../shared/data is present, else the course's own corpus."""
     from bertcourse.course import formats
+    from bertcourse.course.registry import DATASETS, local_dataset_folder
 
-    candidates = [REPO.parent / "shared" / "data" / "wikitext" / "enwiki_2015_sample" / "validation.txt.gz",
+    held_out = DATASETS["wikipedia"].local_files["validation"][0]
+    roots = [root for root in (data_dir, REPO.parent / "shared" / "data") if root is not None]
+    candidates = [*(local_dataset_folder("wikipedia", root) / held_out for root in roots),
                   REPO / "data" / "corpus" / "train.txt"]
-    if data_dir is not None:
-        candidates.insert(0, data_dir / "wikitext" / "enwiki_2015_sample" / "validation.txt.gz")
     path = next(p for p in candidates if p.is_file())
     print(f"text: {path.relative_to(path.parents[2]) if len(path.parents) > 2 else path}")
     return formats.read_documents(path)

@@ -27,21 +27,19 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from real_data import DEFAULT_DATA_DIR, describe_machine, use_real_data
+from real_data import DEFAULT_DATA_DIR, add_cut_arguments, cut, describe_machine, use_real_data
 
-SQUAD_FOLDER = "squad_v1.1_dev"
+from bertcourse.course.registry import DATASETS
+
 CHECKPOINT = "bert-base-uncased"  # served by the offline MiniLM (real_data.use_real_data overrides every key)
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                        help=f"folder holding {SQUAD_FOLDER}/ (default: ../shared/data)")
+                        help=f"folder holding {DATASETS['squad'].local_folder}/ (default: ../shared/data)")
     parser.add_argument("--epochs", type=float, default=1.0, help="passes over the training windows (default 1)")
-    parser.add_argument("--max-train", type=int, default=None,
-                        help="use only the first N training questions (default: all); reported in the output")
-    parser.add_argument("--max-eval", type=int, default=None,
-                        help="score only N validation questions, evenly spaced so all 10 articles stay represented")
+    add_cut_arguments(parser, "questions")
     parser.add_argument("--learning-rate", type=float, default=1e-4, help="default 1e-4 (the notebook's MiniLM step)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=256, help="tokens per window (default 256)")
@@ -59,7 +57,7 @@ def score(label: str, predictions: list[str], gold: list[list[str]]) -> dict[str
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
-    use_real_data(args.data_dir, SQUAD_FOLDER)
+    use_real_data(args.data_dir, "squad")
     import datasets
     from transformers import AutoModelForQuestionAnswering
 
@@ -78,11 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     train = datasets.concatenate_datasets([squad["train"], squad["validation"]])
     evaluation = squad["test"]
     assert not set(train["title"]) & set(evaluation["title"]), "an article is in both train and evaluation"
-    if args.max_train is not None:
-        train = train.select(range(min(args.max_train, len(train))))
-    if args.max_eval is not None:
-        evaluation = evaluation.select(sorted({round(i * len(evaluation) / args.max_eval)
-                                               for i in range(min(args.max_eval, len(evaluation)))}))
+    train, evaluation = cut(train, args.max_train), cut(evaluation, args.max_eval)
     settings = replace(qa.default_qa_settings(CHECKPOINT), epochs=args.epochs, learning_rate=args.learning_rate,
                        batch_size=args.batch_size, max_length=args.max_length, stride=args.stride)
     print(f"train {len(train):,} questions{' (SUBSET)' if args.max_train else ''}, "

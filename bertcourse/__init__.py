@@ -6,7 +6,7 @@ loss); loading, plotting, training loops and quizzes live here, in three rooms p
 - lesson modules, at the top (`tokenization`, `attention`, `pretraining`, `classification`, ...):
   what a lesson teaches, named by concept, and what `#@save bertcourse.X` cells are copied from.
   They may import `bertcourse.course` and each other, never `tools` or `quiz`.
-- `bertcourse.course`: the runtime every lesson stands on (paths, registry, profiles, resources,
+- `bertcourse.course`: the course room every lesson stands on (paths, registry, profiles, resources,
   data formats, the MiniLM package, lesson start-up, metric reporting). It imports nothing else
   of the package.
 - `bertcourse.tools`: the instructor and author commands behind the `bertcourse` CLI (doctor,
@@ -14,7 +14,7 @@ loss); loading, plotting, training loops and quizzes live here, in three rooms p
 - `bertcourse.quiz`: the quiz engine and banks. It imports `bertcourse.course` and, to re-check
   computed answers, lesson modules; never `tools`.
 
-This module is the one facade for runtime names: notebooks use `bc.<name>` and the lesson
+This module is the one facade for course names: notebooks use `bc.<name>` and the lesson
 modules, nothing else. Names load lazily (PEP 562), so `bertcourse progress export` and other
 commands that need no model do not pay for importing torch and transformers.
 """
@@ -22,8 +22,6 @@ commands that need no model do not pay for importing torch and transformers.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
 
 _EXPORTS = {
@@ -39,11 +37,12 @@ _EXPORTS = {
     "load_model": "bertcourse.course.resources",
     "load_tokenizer": "bertcourse.course.resources",
     "doctor": "bertcourse.tools.doctor",
-    "quiz": "bertcourse.quiz",
-    "course_progress": "bertcourse.quiz",
+    "take_quiz": "bertcourse.quiz.widget",
+    "check": "bertcourse.quiz.exercises",
+    "course_progress": "bertcourse.quiz.overview",
     "build_report": "bertcourse.quiz.report",
 }
-# Runtime modules a notebook reaches through the facade as a namespace (`bc.paths.artifacts_dir`).
+# Course modules a notebook reaches through the facade as a namespace (`bc.paths.artifacts_dir`).
 _MODULES = {
     "paths": "bertcourse.course.paths",
     "registry": "bertcourse.course.registry",
@@ -54,7 +53,7 @@ __all__ = sorted(_EXPORTS) + sorted(_MODULES)
 
 
 def __getattr__(name: str) -> Any:
-    """Load an exported name, a runtime namespace, or a lesson module (`bc.attention`) on first use."""
+    """Load an exported name, a course namespace, or a lesson module (`bc.attention`) on first use."""
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
     else:
@@ -68,21 +67,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))
-
-
-class _Facade(types.ModuleType):
-    """The package module itself, made to keep `bc.quiz` the quiz function.
-
-    Importing the subpackage `bertcourse.quiz` (which the report, the CLI or a test may do first)
-    binds it as the attribute `bertcourse.quiz`, and that would hide the facade's `quiz()`:
-    `bc.quiz("03_pretraining")` would then call a module. Imports find submodules through
-    `sys.modules`, not through this attribute, so refusing the binding breaks nothing.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _EXPORTS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Facade

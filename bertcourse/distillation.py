@@ -16,7 +16,7 @@ The ideas a learner must see (the distillation loss, how the student is cut out 
 what each student learns from) are written out in notebook 07 in `#@save` cells identical to the
 functions here.
 
-Room: a lesson module. It imports `bertcourse.training`, `bertcourse.model_specs` and the runtime's
+Room: a lesson module. It imports `bertcourse.training`, `bertcourse.model_specs` and the course room's
 smoke caps.
 """
 

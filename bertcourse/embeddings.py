@@ -32,7 +32,7 @@ from bertcourse import intervals
 from bertcourse.classification import mean_pool
 from bertcourse.course import smoke
 from bertcourse.course.profiles import resolve_model_key
-from bertcourse.course.progress import progress_bar
+from bertcourse.course.bars import progress_bar
 from bertcourse.course.resources import model_source
 
 Pooling = Literal["cls", "mean"]

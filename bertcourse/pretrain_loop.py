@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from transformers import BertConfig, BertForPreTraining
 
 from bertcourse.course import handoffs
-from bertcourse.course.progress import progress_bar
+from bertcourse.course.bars import progress_bar
 from bertcourse.pretrain_checkpoints import (
     TrainResult,
     has_checkpoint,

@@ -3,7 +3,7 @@
 Plain data, no torch: `bertcourse pretrain --help` lists the sizes without loading a framework.
 In smoke mode (`bertcourse.course.smoke`) every profile's budget is cut: minutes become seconds.
 
-Room: a lesson module (lesson 03). It imports only the runtime's smoke caps (plain data, no torch).
+Room: a lesson module (lesson 03). It imports only the course room's smoke caps (plain data, no torch).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from bertcourse.course.formats import split_sentences
 from bertcourse.course.profiles import recipe_for
-from bertcourse.course.progress import progress_bar
+from bertcourse.course.bars import progress_bar
 from bertcourse.training import FinetuneSettings
 
 # The functions notebook 08 writes out in `#@save` cells (tests/test_saved_cells.py keeps them identical).

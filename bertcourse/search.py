@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from bertcourse.course import smoke
-from bertcourse.course.progress import progress_bar
+from bertcourse.course.bars import progress_bar
 from bertcourse.embeddings import optimizer_step
 
 

@@ -20,6 +20,7 @@ from bertcourse.quiz.exercises import catalog, check, engine
 from bertcourse.quiz.exercises.sandbox import guarded_call
 from bertcourse.quiz.exercises.view import ExerciseView
 from bertcourse.quiz.export import EXPORT_SCHEMA, export_document
+from bertcourse.quiz.records import ExerciseRecord, write
 from bertcourse.quiz.report import build_report
 from bertcourse.quiz.store import ProgressStore
 from bertcourse.tools import dev_exercises
@@ -263,6 +264,18 @@ def test_check_records_returns_the_right_function_and_shows_a_result(monkeypatch
     assert "recorded" not in shown[0]._repr_mimebundle_()["text/plain"]  # what nbval compares stays the same
 
 
+def test_check_looks_the_exercise_up_once(monkeypatch):
+    """Issue 31: check() found the catalog entry three times (its own lookup, the test run's and the
+    recording's); the declaration it looks up once now serves all three."""
+    lookups = []
+    monkeypatch.setattr(engine, "entry", lambda exercise_id: lookups.append(exercise_id) or catalog.entry(exercise_id))
+    monkeypatch.setattr("IPython.display.display", lambda view: None)
+    item = catalog.entry("05_iob2_entities")
+    assert check(item.id, item.reference()) is not None
+    assert lookups == [item.id]
+    assert [a.question for a in ProgressStore().attempts()] == [item.question]
+
+
 def test_show_a_solution_needs_confirmation_and_is_recorded():
     item = catalog.entry("01_wordpiece_offsets")
     store = ProgressStore()
@@ -285,7 +298,7 @@ def test_exercise_attempts_are_exported_and_reported(tmp_path):
     item = catalog.entry("02_masked_attention")
     wrong = item.wrong_variants()[0]
     engine.record(engine.run(item.id, catalog.compile_function(wrong.source, item.function, "w")), store)
-    engine.record_revealed(item.id, store)
+    write(store, ExerciseRecord.solution_shown(item.notebook, item.id))
     engine.record(engine.run(item.id, item.reference()), store)
     document = export_document(store, "Ada")
     assert EXPORT_SCHEMA.problem(document) is None

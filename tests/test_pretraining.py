@@ -289,7 +289,7 @@ def test_a_saved_notebook_shows_where_the_progress_bar_finished(tmp_path):
     import nbformat
     from nbclient import NotebookClient
 
-    source = ("from bertcourse.course.progress import progress_bar\n"
+    source = ("from bertcourse.course.bars import progress_bar\n"
               "bar = progress_bar(total=5, desc='pretraining', unit='step')\n"
               "for _ in range(5):\n    bar.update(1)\nbar.close()")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])

@@ -10,8 +10,9 @@ import yaml
 
 from bertcourse.course.errors import CourseError
 from bertcourse.quiz import keys
-from bertcourse.quiz.author import AuthoringError, add_entries, hash_entry, main
 from bertcourse.quiz.bank import QuizBankError, load_bank, parse_bank
+from bertcourse.tools.cli import main as bertcourse_command
+from bertcourse.tools.quiz_author import AuthoringError, add_entries, hash_entry
 
 SALT = "00112233445566778899aabbccddeeff"
 
@@ -202,7 +203,8 @@ def test_json_bank_is_accepted(tmp_path):
 def test_author_creates_appends_and_replaces(tmp_path, capsys):
     entries = tmp_path / "entries.yaml"
     entries.write_text(yaml.safe_dump([SINGLE, NUMERIC]))
-    assert main([str(entries), "--bank", "42_new", "--title", "New", "--banks-dir", str(tmp_path)]) == 0
+    assert bertcourse_command(["dev", "add-questions", str(entries), "--bank", "42_new", "--title", "New",
+                               "--banks-dir", str(tmp_path)]) == 0
     assert "42_new.yaml: 2 questions" in capsys.readouterr().out
     bank = load_bank("42_new", tmp_path)
     assert len(bank.salt) == 32 and bank.title == "New"
@@ -212,7 +214,7 @@ def test_author_creates_appends_and_replaces(tmp_path, capsys):
     add_entries(more, "42_new", banks_dir=tmp_path)
     assert [q.id for q in load_bank("42_new", tmp_path).questions] == ["cls", "layers", "algo"]
 
-    assert main([str(more), "--bank", "42_new", "--banks-dir", str(tmp_path)]) == 2
+    assert bertcourse_command(["dev", "add-questions", str(more), "--bank", "42_new", "--banks-dir", str(tmp_path)]) == 2
     assert "already in 42_new.yaml" in capsys.readouterr().err
 
     changed = tmp_path / "changed.yaml"

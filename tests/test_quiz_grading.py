@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bertcourse.quiz.author import hash_entry
 from bertcourse.quiz.bank import parse_bank
 from bertcourse.quiz.computed import REGISTRY, bert_parameters_millions, token_count
 from bertcourse.quiz.grading import InvalidResponse, describe, grade
+from bertcourse.tools.quiz_author import hash_entry
 
 SALT = "feedfacefeedfacefeedfacefeedface"
 ENTRIES = [

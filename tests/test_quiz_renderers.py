@@ -38,7 +38,7 @@ def _modules(root: widgets.Widget) -> set[str]:
 
 
 def test_quiz_and_exercise_widgets_are_made_of_what_every_renderer_draws(shown: list[Any]) -> None:
-    quiz_widget.quiz("00_start_here")
+    quiz_widget.take_quiz("00_start_here")
     item = entry("01_wordpiece_offsets")
     exercises.check(item.id, item.reference())
     views = [obj for obj in shown if isinstance(obj, widgets.Widget)]
@@ -52,8 +52,8 @@ def test_in_colab_the_quiz_has_the_custom_widget_manager_switched_on(shown: list
     calls: list[str] = []
     colab_output = types.ModuleType("google.colab.output")
     colab_output.enable_custom_widget_manager = lambda: calls.append("enabled")  # type: ignore[attr-defined]
-    quiz_widget.quiz("00_start_here")
+    quiz_widget.take_quiz("00_start_here")
     assert calls == []  # not in Colab: nothing to switch on
     monkeypatch.setitem(sys.modules, "google.colab.output", colab_output)
-    quiz_widget.quiz("00_start_here")
+    quiz_widget.take_quiz("00_start_here")
     assert calls == ["enabled"] and len(shown) == 2

@@ -15,12 +15,12 @@ import pytest
 
 from bertcourse.quiz import report as report_module
 from bertcourse.quiz.bank import available_banks, load_bank
-from bertcourse.quiz.cli import register
-from bertcourse.quiz.demo import make_class
 from bertcourse.quiz.export import EXPORT_SCHEMA, write_export
 from bertcourse.quiz.report import build_report, printable
 from bertcourse.quiz.store import ProgressStore
 from bertcourse.quiz.widget import QuizView
+from bertcourse.tools.progress import register
+from bertcourse.tools.quiz_demo import make_class
 
 ACRONYM = "Bidirectional Encoder Representations from Transformers"
 WRONG_ACRONYM = "Binary Embedding Retrieval with Transformers"

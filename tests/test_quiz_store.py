@@ -19,10 +19,10 @@ import pytest
 
 from bertcourse.quiz import store as store_module
 from bertcourse.quiz.bank import load_bank
-from bertcourse.quiz.cli import register
 from bertcourse.quiz.export import EXPORT_SCHEMA
 from bertcourse.quiz.store import ProgressError, ProgressStore, ProgressWarning, default_path
 from bertcourse.quiz.widget import QuizView
+from bertcourse.tools.progress import register
 
 
 @pytest.fixture
@@ -557,21 +557,23 @@ def homeless(request, tmp_path, monkeypatch):
 
 
 def test_a_home_that_cannot_be_created_leaves_lessons_running_unsaved(homeless, monkeypatch, tmp_path, capsys):
-    """Issue 28, item 5: quiz(), course_progress(), check(), `progress export` and `doctor` raised
+    """Issue 28, item 5: take_quiz(), course_progress(), check(), `progress export` and `doctor` raised
     a raw FileExistsError, PermissionError or RuntimeError (check() after running the tests, so
     the verdict was lost). Lessons run with answers in memory and a "Not saved" warning; the
     commands say in one line which setting to change."""
+    from bertcourse.quiz import overview
     from bertcourse.quiz import widget as quiz_widget
     from bertcourse.quiz.exercises import check
     from bertcourse.tools import cli, doctor
 
     shown = []
     monkeypatch.setattr(quiz_widget, "display", shown.append)
+    monkeypatch.setattr(overview, "display", shown.append)
     monkeypatch.setattr("IPython.display.display", shown.append)
     with pytest.warns(ProgressWarning, match="Not saved: .* Set BERTCOURSE_HOME"):
-        quiz_widget.quiz("00_start_here")
+        quiz_widget.take_quiz("00_start_here")
     with pytest.warns(ProgressWarning, match="Not saved"):
-        quiz_widget.course_progress()
+        overview.course_progress()
     with pytest.warns(ProgressWarning, match="Not saved"):
         check("05_iob2_entities", lambda tags: [])
     assert "tests pass" in shown[-1].outcome.summary()  # the verdict is shown, not lost

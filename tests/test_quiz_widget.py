@@ -11,11 +11,13 @@ import pytest
 import yaml
 
 from bertcourse.course.errors import CourseError
+from bertcourse.quiz import overview
 from bertcourse.quiz import widget as quiz_widget
-from bertcourse.quiz.author import hash_entry
 from bertcourse.quiz.bank import parse_bank
+from bertcourse.quiz.overview import ProgressView
 from bertcourse.quiz.store import ProgressStore
-from bertcourse.quiz.widget import ProgressView, QuizKeys, QuizView
+from bertcourse.quiz.widget import QuizKeys, QuizView
+from bertcourse.tools.quiz_author import hash_entry
 
 SALT = "0123456789abcdef0123456789abcdef"
 ENTRIES = [
@@ -188,7 +190,7 @@ def test_missing_live_value_names_the_variable(bank, db):
     view = QuizView(bank, ProgressStore(db), {})
     count = view.questions[4]
     assert shown(count.feedback) == ("⚠ This question needs your notebook's tokenizer: "
-                                     'run quiz("99_widget", tokenizer=tokenizer).')
+                                     'run bc.take_quiz("99_widget", tokenizer=tokenizer).')
     assert count.check_button.disabled and count.text_field.disabled and count.retry_button.disabled
     assert not view.questions[0].check_button.disabled  # the rest of the quiz still works
 
@@ -277,8 +279,9 @@ def test_every_control_is_labelled(bank, db):
 def test_quiz_and_course_progress_entry_points(db, monkeypatch):
     shown = []
     monkeypatch.setattr(quiz_widget, "display", shown.append)
-    quiz_widget.quiz("00_start_here")
-    quiz_widget.course_progress()
+    monkeypatch.setattr(overview, "display", shown.append)
+    quiz_widget.take_quiz("00_start_here")
+    overview.course_progress()
     view, progress = shown
     assert isinstance(view, QuizView) and isinstance(progress, ProgressView)
     names = [cell.value for cell in all_widgets(progress) if isinstance(cell, widgets.Label)]

@@ -15,7 +15,7 @@ anywidget inside it, which loads `controls.css` and `controls.js`:
 Each widget loads the files itself because any of them may be the first (or only) course control
 a notebook shows.
 
-Room: runtime (`bertcourse.course`).
+Room: course (`bertcourse.course`).
 """
 
 from __future__ import annotations

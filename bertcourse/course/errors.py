@@ -4,7 +4,7 @@ A learner who hits a missing dataset should read one sentence naming the resourc
 fix, not forty lines of huggingface_hub internals. `CourseError` carries that sentence and
 tells IPython to print only it (IPython calls `_render_traceback_` when it exists).
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ kind of dataset is one new entry. `first_present` picks among a split's candidat
 features, the prefetch writer, the tokenizer and the model head of `bertcourse.classification`
 all ask it, so pair data never meets a path written for one text.
 
-Room: runtime (`bertcourse.course`).
+Room: course (`bertcourse.course`).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ An imported one carries the exporter's record plus `imported` (when, from which 
 hand-offs print a line when a lesson loads them, so a learner's own run (the committed notebook
 outputs) prints nothing new.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules. No torch import: the
+Room: course (`bertcourse.course`); imports only other course modules. No torch import: the
 device is read only when torch is already loaded (a notebook that saves a model has loaded it).
 """
 

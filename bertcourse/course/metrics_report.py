@@ -18,7 +18,7 @@ variable is unset and nothing is written. Either way the metric goes into the pr
 hand-offs the notebook saves (`bertcourse.course.handoffs`). Keep the printed value deterministic in the laptop
 profile (nbval compares it), or tag the cell `nbval-ignore-output` (with its reason) for timings.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ against a known sha256 digest before first use, and a file it would read that is
 refused, because a truncated or tampered file would otherwise surface as baffling numbers three
 notebooks later.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations

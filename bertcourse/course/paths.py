@@ -7,7 +7,7 @@ Two kinds of location exist and must never be confused:
 - the learner's writable course home (progress database, checkpoints from notebook 03,
   fine-tuned models from notebook 04), which survives kernel restarts and `git pull`.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ area of an 800 px wide JupyterLab window, so what the course prints (the lesson 
 `doctor` table, the instructor report) is laid out here to that width instead. A single word
 longer than a line (a long path) is left whole rather than cut.
 
-Room: runtime (`bertcourse.course`).
+Room: course (`bertcourse.course`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ Substitutions are printed, never silent: nobody should mistake MiniLM for BERT-B
 swaps checkpoints in any profile, which is how the `gpu` profile runs on a machine that cannot
 reach the hub.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations

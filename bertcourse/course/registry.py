@@ -5,7 +5,7 @@ instructors load), what stands in for it in the offline `laptop` profile, and ho
 is laid out (what `BERTCOURSE_DATA_DIR` / `BERTCOURSE_MODEL_DIR` point at). Notebooks ask for
 resources by these keys; `bertcourse.course.resources` decides where they come from.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations

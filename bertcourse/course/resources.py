@@ -11,7 +11,7 @@ local copy under `BERTCOURSE_MODEL_DIR/<key>` or `BERTCOURSE_DATA_DIR/<folder>`;
 Each load prints one line saying what was requested and what actually serves it. In smoke mode
 datasets are cut to their first rows (`bertcourse.course.smoke`).
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations

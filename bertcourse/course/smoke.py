@@ -18,7 +18,7 @@ So `bertcourse run --smoke` lists a notebook's failed result checks (its `assert
 while any other error fails the notebook (`bertcourse.tools.notebook_runner`).
 `start_lesson` prints the active caps, as it prints the profile's substitutions.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules (none: plain data, no torch).
+Room: course (`bertcourse.course`); imports only other course modules (none: plain data, no torch).
 """
 
 from __future__ import annotations

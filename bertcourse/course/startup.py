@@ -1,7 +1,7 @@
 """What the first cell of every notebook calls: seeds, quiet logging, and a plain statement of
 which profile is active and what stands in for what.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ sealed explanations, registered compute functions). Any problem raises `QuizBank
 whose one-line message names the file and the question id, so a typo in a bank is fixed
 in seconds instead of being read out of a traceback.
 
-Banks are written by `python -m bertcourse.quiz.author` (see there for the author's
+Banks are written by `bertcourse dev add-questions` (`bertcourse/tools/quiz_author.py`: the author's
 workflow); the fields are:
 
     notebook: 01_tokenization      # must equal the file name
@@ -173,7 +173,7 @@ def bank_path(notebook_id: str, banks_dir: Path = BANKS_DIR) -> Path:
     """The file holding `notebook_id`'s bank; raises QuizBankError if there is none."""
     if not NOTEBOOK_ID.match(notebook_id):
         raise QuizBankError(f"'{notebook_id}' is not a notebook id.",
-                            "Use the notebook's file name without .ipynb, e.g. quiz(\"01_tokenization\").")
+                            "Use the notebook's file name without .ipynb, e.g. bc.take_quiz(\"01_tokenization\").")
     for suffix in BANK_SUFFIXES:
         path = banks_dir / f"{notebook_id}{suffix}"
         if path.is_file():
@@ -221,7 +221,7 @@ def _fail(path: Path, question_id: str | None, message: str) -> None:
     where = f"Quiz bank {path.name}" + (f", question '{question_id}'" if question_id else "")
     raise QuizBankError(f"{where}: {message}.",
                         "Correct the file, or re-create the question with "
-                        "`python -m bertcourse.quiz.author` (see its --help).")
+                        "`bertcourse dev add-questions` (see its --help).")
 
 
 def _check_schema(path: Path, question_id: str | None, value: Any, schema: SchemaCheck) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from bertcourse.course.errors import CourseError
 
+from .records import response_schema
 from .schema import SchemaCheck
 from .store import ProgressStore, ProgressWarning
 
@@ -43,10 +44,7 @@ ATTEMPT = {
             "additionalProperties": False,
             "properties": {"choice": _SHORT, "value": _SHORT,
                            "choices": {"type": "array", "maxItems": 50, "items": _SHORT},
-                           # exercises (exercises/engine.py): the failing tests' names, or
-                           # a confirmed "Show a solution"
-                           "failed": {"type": "array", "maxItems": 50, "items": _SHORT},
-                           "revealed": {"const": "solution"}},
+                           **response_schema(_SHORT)},  # an exercise's check or shown solution
         },
         "correct": {"type": "boolean"},
         "credit": {"type": "number", "minimum": 0, "maximum": 1},

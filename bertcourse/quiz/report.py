@@ -41,11 +41,11 @@ from bertcourse.course import plain_text
 
 from .bank import BANKS_DIR, Bank, Question, QuizBankError, available_banks, load_bank
 from .computed import REGISTRY
-from .exercises.catalog import QUESTION_PREFIX
 from .exercises.catalog import entries as exercise_entries
 from .export import ATTEMPT_SCHEMA, HAND_IN_SCHEMA
 from .grading import InvalidResponse, describe, grade
 from .keys import normalise_text
+from .records import QUESTION_PREFIX, ExerciseRecord
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MOST_MISSED = 5
@@ -371,17 +371,14 @@ def _take_exercise(learner: Learner, attempt: dict[str, Any], exercises: set[str
     """Add one exercise check (or a shown solution) to `learner`; False if it is not one of the
     exercises reported on or does not have an exercise's response. A learner's code is never
     in the file, so its verdict cannot be re-checked: it counts as submitted."""
-    exercise = attempt["question"].removeprefix(QUESTION_PREFIX)
-    response = attempt["response"]
-    if exercise not in exercises:
+    record = ExerciseRecord.read(attempt["notebook"], attempt["question"], attempt["response"],
+                                 attempt["correct"], attempt["credit"])
+    if record is None or record.exercise not in exercises:
         return False
-    if response.get("revealed") == "solution":
-        learner.revealed.add(exercise)
-    elif isinstance(response.get("failed"), list):
-        passed = attempt["correct"] and not response["failed"]
-        learner.checks.setdefault(exercise, []).append((passed, tuple(response["failed"])))
+    if record.revealed:
+        learner.revealed.add(record.exercise)
     else:
-        return False
+        learner.checks.setdefault(record.exercise, []).append((record.passed, record.failed))
     return True
 
 

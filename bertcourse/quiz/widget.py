@@ -1,4 +1,7 @@
-"""The quiz and course-progress widgets shown in the notebooks.
+"""The quiz widget shown at the end of each lesson, and the shared pieces of the course's widgets.
+
+The course-progress view lives in `overview.py`, above this module and the exercises, because it
+counts both; it registers here (`watch_progress`) to be refreshed after each checked answer.
 
 Design choices:
 - Every control is a native ipywidgets input or button with a visible `description` and a
@@ -34,7 +37,7 @@ import re
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anywidget
 import ipywidgets as widgets
@@ -43,30 +46,36 @@ from IPython.display import display
 from bertcourse.course import controls
 from bertcourse.course.errors import CourseError
 
-from .bank import Bank, Choice, Question, QuizBankError, available_banks, load_bank
+from .bank import Bank, Choice, Question, load_bank
 from .computed import REGISTRY
-from .exercises.catalog import Entry
-from .exercises.catalog import of_notebook as exercise_entries
 from .grading import Grade, InvalidResponse, describe, grade
 from .store import Attempt, ProgressError, ProgressStore
 
 _WIDE = {"width": "auto"}  # a dict, so each widget gets its own Layout (none is made at import)
 _LABEL_STYLE = {"description_width": "initial"}
 _CODE = re.compile(r"`([^`]+)`")
-_PROGRESS_VIEWS: weakref.WeakSet[ProgressView] = weakref.WeakSet()
+_PROGRESS_VIEWS: weakref.WeakSet[Refreshable] = weakref.WeakSet()
 _HERE = Path(__file__).parent
 COUNTING_RULE = "your latest answer to each question counts"
 
 
-def quiz(notebook_id: str, **live_values: Any) -> None:
+class Refreshable(Protocol):
+    """A widget that re-reads the progress store when asked (the course-progress view)."""
+
+    def refresh(self) -> None: ...
+
+
+def take_quiz(notebook_id: str, **live_values: Any) -> None:
     """Show `notebook_id`'s quiz. Computed questions take the live objects they need from
-    `live_values`, e.g. `quiz("01_tokenization", tokenizer=tokenizer)`."""
+    `live_values`, e.g. `take_quiz("01_tokenization", tokenizer=tokenizer)`."""
     display(QuizView(load_bank(notebook_id), ProgressStore(), live_values))
 
 
-def course_progress() -> None:
-    """Show every notebook's quiz score, updated as answers are checked."""
-    display(ProgressView(ProgressStore()))
+def watch_progress(view: Refreshable) -> None:
+    """Have `view` (a course-progress widget) refreshed after every answer or exercise check in
+    this kernel. Views register here, below the quiz and the exercises, so both can announce a
+    new record without importing the view, which itself counts exercises."""
+    _PROGRESS_VIEWS.add(view)
 
 
 def refresh_progress_views() -> None:
@@ -110,25 +119,11 @@ class QuizKeys(anywidget.AnyWidget):
             self.on_submit(content["question"], content["value"])
 
 
-def _tally(store: ProgressStore, bank: Bank) -> tuple[int, int]:
+def tally(store: ProgressStore, bank: Bank) -> tuple[int, int]:
     """(correct, answered) over the bank's questions, from each one's latest attempt."""
     latest = store.latest(bank.notebook)
     answered = [latest[q.id] for q in bank.questions if q.id in latest]
     return sum(a.correct for a in answered), len(answered)
-
-
-def _exercise_tally(store: ProgressStore, notebook: str, exercises: list[Entry]) -> str:
-    """"1 of 2 passed" from each exercise's latest check (a shown solution is not a check)."""
-    checks: dict[str, Attempt] = {}
-    revealed = set()
-    for attempt in store.attempts(notebook):
-        if "revealed" in attempt.response:
-            revealed.add(attempt.question)
-        else:
-            checks[attempt.question] = attempt
-    passed = sum(item.question in checks and checks[item.question].correct for item in exercises)
-    seen = sum(item.question in revealed for item in exercises)
-    return f"{passed} of {len(exercises)} passed" + (f" ({seen} solution(s) shown)" if seen else "")
 
 
 class QuestionView(widgets.VBox):
@@ -197,7 +192,7 @@ class QuestionView(widgets.VBox):
         if missing:
             names = ", ".join(f"{n}={n}" for n in missing)
             return self._unavailable(f"This question needs your notebook's {' and '.join(missing)}: "
-                                     f"run quiz(\"{self.notebook}\", {names}).")
+                                     f"run bc.take_quiz(\"{self.notebook}\", {names}).")
         try:
             self.expected = function(live_values, dict(self.question.args))
         except Exception as error:  # learner objects can fail in any way: show it, never raise
@@ -301,7 +296,7 @@ class QuizView(widgets.VBox):
         needed = {name for q in bank.questions if q.type == "computed" for name in REGISTRY[q.compute].needs}
         unknown = sorted(set(live_values) - needed)
         if unknown:
-            raise CourseError(f"quiz(\"{bank.notebook}\") got {', '.join(unknown)}, which no question "
+            raise CourseError(f"bc.take_quiz(\"{bank.notebook}\") got {', '.join(unknown)}, which no question "
                               "in this quiz uses.",
                               f"Pass only: {', '.join(sorted(needed)) or 'nothing besides the notebook id'}.")
         seed = f"{store.learner_id()}:{bank.notebook}"
@@ -317,7 +312,7 @@ class QuizView(widgets.VBox):
         self.update_score()
 
     def update_score(self) -> None:
-        correct, answered = _tally(self.store, self.bank)
+        correct, answered = tally(self.store, self.bank)
         total = len(self.bank.questions)
         self.score.value = status_html(f"Score: {correct} of {total} correct · {answered} of {total} answered "
                                    f"({COUNTING_RULE})", "#555")
@@ -338,62 +333,4 @@ class QuizView(widgets.VBox):
         items = "".join(f"<li>{rich_text(q.display_text)}</li>" for q in self.bank.questions)
         bundle["text/plain"] = "\n".join([intro, *lines])
         bundle["text/html"] = f"<p><strong>{html.escape(intro)}</strong></p><ol>{items}</ol>"
-        return bundle
-
-
-class ProgressView(widgets.VBox):
-    """Every notebook's quiz score as a labelled progress bar.
-
-    The rows are one grid, so every bar starts at the same place whatever the notebook's name;
-    a bar never shrinks below a readable width, and the summary beside it wraps instead of being
-    cut off."""
-
-    def __init__(self, store: ProgressStore) -> None:
-        self.store = store
-        self.notebooks = available_banks()
-        self.banks: dict[str, Bank] = {}
-        self.bars: dict[str, widgets.IntProgress] = {}
-        self.labels: dict[str, widgets.HTML] = {}
-        cells: list[widgets.Widget] = []
-        problems: list[widgets.Widget] = []
-        for notebook in self.notebooks:
-            try:
-                self.banks[notebook] = load_bank(notebook)
-            except QuizBankError as error:
-                problems.append(widgets.HTML(status_html(f"⚠ {notebook}: {error.problem}", "#b26b00")))
-                continue
-            self.bars[notebook] = widgets.IntProgress(max=len(self.banks[notebook].questions),
-                                                      layout=widgets.Layout(width="auto"))
-            self.labels[notebook] = widgets.HTML()
-            self.labels[notebook].add_class("bertcourse-progress-summary")
-            cells += [widgets.Label(notebook), self.bars[notebook], self.labels[notebook]]
-        grid = widgets.GridBox(cells, layout=widgets.Layout(
-            grid_template_columns="max-content minmax(6em, 14em) minmax(8em, 1fr)", grid_gap="2px 12px",
-            align_items="center"))
-        refresh = widgets.Button(description="Refresh", tooltip="Re-read your progress")
-        refresh.on_click(lambda _button: self.refresh())
-        super().__init__([widgets.HTML("<h3>Course progress</h3>"), *problems, grid, refresh])
-        self.add_class("bertcourse-progress")
-        controls.mark(self)
-        self.refresh()
-        _PROGRESS_VIEWS.add(self)
-
-    def refresh(self) -> None:
-        """Re-read scores from the database (other kernels may have added answers)."""
-        for notebook, bank in self.banks.items():
-            correct, answered = _tally(self.store, bank)
-            summary = f"{bank.title}: {correct} of {len(bank.questions)} correct, {answered} answered"
-            if exercises := exercise_entries(notebook):
-                summary += f" · exercises: {_exercise_tally(self.store, notebook, exercises)}"
-            self.bars[notebook].value = correct
-            self.bars[notebook].tooltip = summary
-            self.labels[notebook].value = html.escape(summary)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        # Static on purpose: listing the quizzes here would change committed notebook outputs
-        # (which nbval checks) every time a lesson adds its bank.
-        intro = "Course progress: one line per lesson quiz (run this cell to see your scores)"
-        bundle["text/plain"] = intro
-        bundle["text/html"] = f"<p>{html.escape(intro)}</p>"
         return bundle

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from bertcourse.course.errors import CourseError
 
 # Each module adds its sub-commands through `register(subparsers)`, the one pattern for all of them.
-COMMAND_MODULES = ("bertcourse.tools.start", "bertcourse.tools.doctor", "bertcourse.quiz.cli",
+COMMAND_MODULES = ("bertcourse.tools.start", "bertcourse.tools.doctor", "bertcourse.tools.progress",
                    "bertcourse.tools.prefetch", "bertcourse.tools.run", "bertcourse.tools.pretrain",
                    "bertcourse.tools.handoffs", "bertcourse.tools.dev")
 

@@ -12,7 +12,8 @@ Definitions are matched by name, decorators included; module-level constants in 
 definitions' text changes, so committed outputs stay valid.
 
 The coding exercises' author commands (`dev exercises`, `dev seal-exercise`, `dev unseal-exercise`)
-live in `dev_exercises.py`; `dev install-cell` (each notebook's Colab install cell) in `install_cell.py`.
+live in `dev_exercises.py`; `dev install-cell` (each notebook's Colab install cell) in `install_cell.py`;
+`dev add-questions` (plain question entries into a quiz bank) in `quiz_author.py`.
 
 Room: tools (author command).
 """
@@ -33,6 +34,7 @@ import nbformat
 from bertcourse.course.paths import REPO_DIR
 from bertcourse.tools.dev_exercises import register_exercise_commands
 from bertcourse.tools.install_cell import register_install_cell_command
+from bertcourse.tools.quiz_author import register_quiz_author_command
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 SAVE_MARK = re.compile(r"^#@save (bertcourse(?:\.\w+)+)\s*$")
@@ -152,8 +154,8 @@ def _sync_command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `dev` (author commands) with `sync-saved`, the exercise commands and `install-cell` to
-    `bertcourse`'s parser."""
+    """Add `dev` (author commands) with `sync-saved`, the exercise commands, `install-cell` and
+    `add-questions` to `bertcourse`'s parser."""
     dev = subparsers.add_parser("dev", help="(author) commands for editing the course itself")
     commands = dev.add_subparsers(dest="dev_command", required=True, metavar="COMMAND")
     sync = commands.add_parser("sync-saved", help="rewrite the notebooks' #@save cells from the package source",
@@ -162,3 +164,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sync.set_defaults(func=_sync_command)
     register_exercise_commands(commands)
     register_install_cell_command(commands)
+    register_quiz_author_command(commands)

@@ -6,7 +6,7 @@ after the cell whose source starts with the exercise's `anchor`:
 
 1. markdown: the exercise's intro;
 2. code: the stub (signature, contract, `raise NotImplementedError`);
-3. code: `from bertcourse.quiz.exercises import check` and `fn = check("<id>", fn)`;
+3. code: `import bertcourse as bc` and `fn = bc.check("<id>", fn)` (the facade, as every notebook cell);
 4. code (optional): the exercise's `after` cell, which uses whatever `check` returned.
 
 Every cell carries `metadata.bertcourse.exercise = {"id", "part"}`, so running the command again
@@ -44,7 +44,7 @@ from bertcourse.quiz.exercises.catalog import SEALED_DIR, entries, entry, parse_
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 LESSONS = "bertcourse.quiz.exercises.lessons"
-IMPORT_LINE = "from bertcourse.quiz.exercises import check"
+IMPORT_LINE = "import bertcourse as bc"  # exercise cells run alone to make their outputs: each imports the facade
 _PARTS = ("intro", "stub", "check", "after")
 
 
@@ -67,7 +67,7 @@ def declared(notebook: str) -> list[Any]:
 
 def plan(exercise: Any) -> Planned:
     function = entry(exercise.id).function
-    check = f'{IMPORT_LINE}\n\n{function} = check("{exercise.id}", {function})'
+    check = f'{IMPORT_LINE}\n\n{function} = bc.check("{exercise.id}", {function})'
     cells = [("intro", "markdown", exercise.intro.strip()), ("stub", "code", exercise.stub.strip()),
              ("check", "code", check)]
     if exercise.after:

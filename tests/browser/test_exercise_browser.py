@@ -31,9 +31,8 @@ def test_wrong_then_right_then_reload(lab, browser):
     wrong = next(w for w in item.wrong_variants() if w.name == "shortest_first")
     write_notebook(lab.root / "exercise.ipynb", [
         code_cell("stub", exercise.stub),
-        code_cell("check", f'from bertcourse.quiz.exercises import check\n\n'
-                           f'{item.function} = check("{EXERCISE}", {item.function})'),
-        code_cell("progress", "from bertcourse.quiz import course_progress\n\ncourse_progress()"),
+        code_cell("check", f'import bertcourse as bc\n\n{item.function} = bc.check("{EXERCISE}", {item.function})'),
+        code_cell("progress", "import bertcourse as bc\n\nbc.course_progress()"),
     ])
     expect = sync_api.expect
     page = browser.new_page(viewport={"width": 1280, "height": 1400})

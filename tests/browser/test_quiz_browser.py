@@ -1,7 +1,7 @@
 """End to end in a real browser: JupyterLab on localhost, Debian's Chromium driven by
 Playwright.
 
-- A learner opens a notebook with `quiz("00_start_here")` and first sees the saved static
+- A learner opens a notebook with `bc.take_quiz("00_start_here")` and first sees the saved static
   fallback (the questions), runs it, answers the first question wrongly with the mouse, then
   rightly with the keyboard, reloads the page, restarts the kernel and re-runs everything, and
   must still see the earlier answer and score.
@@ -102,7 +102,7 @@ def write_quiz_notebook(path: Path, scratch_db: Path, below: str | None = None) 
     adds a markdown cell after it (a cell JupyterLab could wrongly move to)."""
     bundle = QuizView(load_bank("00_start_here"), ProgressStore(scratch_db), {})._repr_mimebundle_()
     output = {"output_type": "display_data", "data": bundle, "metadata": {}}
-    cells = [code_cell("quiz-cell", 'from bertcourse.quiz import quiz\nquiz("00_start_here")', [output])]
+    cells = [code_cell("quiz-cell", 'import bertcourse as bc\nbc.take_quiz("00_start_here")', [output])]
     if below is not None:
         cells.append({"cell_type": "markdown", "id": "below", "metadata": {}, "source": below})
     write_notebook(path, cells)

@@ -25,14 +25,14 @@ __all__ = ["browser", "lab"]  # fixtures used by the test below
 WIDTHS = (1280, 1024, 800)
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 CELLS = [
-    ("quiz", 'from bertcourse.quiz import quiz\nquiz("00_start_here")'),
-    ("exercise", 'from bertcourse.quiz.exercises import check\n\n'
+    ("quiz", 'import bertcourse as bc\nbc.take_quiz("00_start_here")'),
+    ("exercise", 'import bertcourse as bc\n\n'
                  'def wordpiece_offsets(word, vocab, unk="[UNK]", max_chars=100):\n    return []\n\n'
-                 'wordpiece_offsets = check("01_wordpiece_offsets", wordpiece_offsets)'),
+                 'wordpiece_offsets = bc.check("01_wordpiece_offsets", wordpiece_offsets)'),
     ("explorer", "import torch\nfrom bertcourse.attention import AttentionExplorer\n\n"
                  'tokens = [f"token{i}" for i in range(17)]   # notebook 02\'s sentence has 17 tokens\n'
                  "AttentionExplorer(tokens, torch.softmax(torch.randn(2, 3, 17, 17), dim=-1))"),
-    ("progress", "from bertcourse.quiz import course_progress\n\ncourse_progress()"),
+    ("progress", "import bertcourse as bc\n\nbc.course_progress()"),
 ]
 
 # The screenshots, each scrolled to where it starts: question 3 (its long answer chosen), the

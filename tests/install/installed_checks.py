@@ -64,7 +64,7 @@ def quiz_check() -> dict[str, Any]:
 
 def exercise_check() -> dict[str, Any]:
     """Check 01's exercise with a known-wrong variant and with the reference, from the sealed files."""
-    from bertcourse.quiz.exercises import check
+    from bertcourse import check
     from bertcourse.quiz.exercises.catalog import compile_function, entry
     from bertcourse.quiz.store import ProgressStore
 

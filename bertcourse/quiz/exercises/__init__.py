@@ -27,21 +27,22 @@ def check(exercise_id: str, function: Any) -> Callable[..., Any]:
     the function the rest of the lesson should use."""
     from IPython.display import display
 
+    from ..records import exercise_records
     from ..store import ProgressError, ProgressStore
     from ..widget import refresh_progress_views
-    from .engine import declaration, record, run
+    from .engine import declaration, record, run_tests
     from .view import ExerciseView
 
     item, exercise = declaration(exercise_id)
-    outcome = run(exercise_id, function)
+    outcome = run_tests(item, exercise, function)
     store, note = None, ""
     try:
         store = ProgressStore()
         if not outcome.not_started:
             record(outcome, store)
-        elif earlier := [a for a in store.attempts(item.notebook)
-                         if a.question == item.question and "failed" in a.response]:
-            note = ("Your latest recorded check passed." if earlier[-1].correct else
+        elif earlier := [r for r in exercise_records(store.attempts(item.notebook))
+                         if r.exercise == item.id and not r.revealed]:
+            note = ("Your latest recorded check passed." if earlier[-1].passed else
                     f"Your latest recorded check passed {earlier[-1].credit:.0%} of the tests.")
     except ProgressError as error:
         note = f"⚠ Not saved: {error.problem}"

@@ -28,9 +28,9 @@ from typing import Any
 from bertcourse.course.errors import CourseError
 
 from ..keys import seal, unseal
+from ..records import QUESTION_PREFIX
 
 SEALED_DIR = Path(__file__).parent / "sealed"
-QUESTION_PREFIX = "exercise:"  # an exercise's attempts share the quiz store under this question id
 _ID = re.compile(r"^\d\d_[a-z0-9_]+$")
 _HEADER = re.compile(r"^# (exercise|notebook|title|function): (.+)$")
 _WRONG = re.compile(r"^# wrong: ([a-z0-9_]+) \| fails: (.+?) \| says: (.+)$")

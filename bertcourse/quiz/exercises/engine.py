@@ -1,11 +1,13 @@
 """Running an exercise's hidden tests against a function, and recording the result.
 
-`run(exercise_id, function)` returns an `Outcome`: one `TestResult` per test, each with the
+`run(exercise_id, function)` (or `run_tests` with the exercise already looked up) returns an
+`Outcome`: one `TestResult` per test, each with the
 input in words, what was wrong (expected against what came back) and a hint: the hint of the
 first of the exercise's diagnoses that recognises the output's mistake, else the test's own. Every
 way a learner's function can misbehave ends as such a message (see `sandbox.py`); a bug in a
 test itself is reported as the course's fault, never as the learner's. `record` stores the
-outcome in the quiz's progress store, so exercises sit next to quiz answers everywhere.
+outcome in the quiz's progress store as an `ExerciseRecord` (`bertcourse.quiz.records`), so
+exercises sit next to quiz answers everywhere.
 
 Room: quiz.
 """
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..records import ExerciseRecord, write
 from ..store import ProgressStore
 from .catalog import Entry, ExerciseError, entry
 from .sandbox import Guarded, NotPlain, flood_note, guarded_call, is_unchanged_stub, plain, same
@@ -41,6 +44,7 @@ class TestResult:
 @dataclass(frozen=True)
 class Outcome:
     exercise: str
+    notebook: str
     title: str
     results: tuple[TestResult, ...]
     not_started: bool = False
@@ -95,11 +99,15 @@ def declaration(exercise_id: str) -> tuple[Entry, Exercise]:
 
 def run(exercise_id: str, function: Any) -> Outcome:
     """Run every hidden test of `exercise_id` against `function`."""
-    item, exercise = declaration(exercise_id)
+    return run_tests(*declaration(exercise_id), function)
+
+
+def run_tests(item: Entry, exercise: Exercise, function: Any) -> Outcome:
+    """Run every hidden test of a declared exercise (`declaration`'s pair) against `function`."""
     reference = item.reference()
     problem = _setup_problem(function, item.function, exercise)
     if problem:
-        return Outcome(exercise_id, item.title, (), setup_problem=problem)
+        return Outcome(item.id, item.notebook, item.title, (), setup_problem=problem)
     results: list[TestResult] = []
     enforced = True
     stopped = False
@@ -111,10 +119,10 @@ def run(exercise_id: str, function: Any) -> Outcome:
         result, guarded = _run_test(test, function, reference, exercise.time_limit_s, exercise.diagnoses)
         enforced &= guarded.time_limit_enforced
         if not results and is_unchanged_stub(guarded):
-            return Outcome(exercise_id, item.title, (), not_started=True)
+            return Outcome(item.id, item.notebook, item.title, (), not_started=True)
         results.append(result)
         stopped = guarded.timed_out or guarded.error_type == "KeyboardInterrupt"  # Interrupt: stop checking
-    return Outcome(exercise_id, item.title, tuple(results), time_limit_enforced=enforced)
+    return Outcome(item.id, item.notebook, item.title, tuple(results), time_limit_enforced=enforced)
 
 
 def _setup_problem(function: Any, name: str, exercise: Exercise) -> str:
@@ -228,12 +236,5 @@ def _diagnosed(diagnoses: tuple[Diagnosis, ...], value: Any, pristine: dict[str,
 
 def record(outcome: Outcome, store: ProgressStore) -> None:
     """Store one checked attempt (an unstarted stub is not an attempt and is not stored)."""
-    item = entry(outcome.exercise)
     failed = outcome.failed_names if not outcome.setup_problem else ["setup: " + outcome.setup_problem[:150]]
-    store.record(item.notebook, item.question, {"failed": failed}, outcome.passed, outcome.credit)
-
-
-def record_revealed(exercise_id: str, store: ProgressStore) -> None:
-    """The learner confirmed "Show a solution": stored as its own row, never as a pass."""
-    item = entry(exercise_id)
-    store.record(item.notebook, item.question, {"revealed": "solution"}, False, 0.0)
+    write(store, ExerciseRecord.check(outcome.notebook, outcome.exercise, failed, outcome.credit))

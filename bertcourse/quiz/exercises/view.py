@@ -18,10 +18,11 @@ import ipywidgets as widgets
 
 from bertcourse.course import controls
 
+from ..records import ExerciseRecord, write
 from ..store import ProgressError, ProgressStore
 from ..widget import refresh_progress_views, rich_text, status_html
 from .catalog import Entry
-from .engine import Outcome, record_revealed
+from .engine import Outcome
 
 
 def _results_html(outcome: Outcome) -> str:
@@ -92,7 +93,7 @@ class ExerciseView(widgets.VBox):
         note = ""
         if self.store is not None:
             try:
-                record_revealed(self.item.id, self.store)
+                write(self.store, ExerciseRecord.solution_shown(self.item.notebook, self.item.id))
             except ProgressError as error:
                 note = f" (⚠ not recorded: {error.problem})"
         self.solution_area.value = (f"<div><b>The course's solution{html.escape(note)}:</b>"

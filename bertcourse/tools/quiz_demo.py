@@ -9,7 +9,9 @@ their patience (`tries`) runs out. They check each exercise of those notebooks w
 course's known-wrong variants before a right one; the impatient look at the solution first. One learner also hands in twice (the report keeps the
 newer file) and one upload is cut short (the report skips it).
 
-Regenerate with `python -m bertcourse.quiz.demo data/quiz_demo_exports`.
+Regenerate with `python -m bertcourse.tools.quiz_demo data/quiz_demo_exports`.
+
+Room: tools (author command).
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bank import load_bank
-from .exercises.catalog import Entry, compile_function
-from .exercises.catalog import of_notebook as exercise_entries
-from .exercises.engine import record, record_revealed, run
-from .export import write_export
-from .store import ProgressStore
-from .widget import QuestionView, QuizView
+from bertcourse.quiz.bank import load_bank
+from bertcourse.quiz.exercises.catalog import Entry, compile_function
+from bertcourse.quiz.exercises.catalog import of_notebook as exercise_entries
+from bertcourse.quiz.exercises.engine import record, run
+from bertcourse.quiz.export import write_export
+from bertcourse.quiz.records import ExerciseRecord, write
+from bertcourse.quiz.store import ProgressStore
+from bertcourse.quiz.widget import QuestionView, QuizView
 
 NUMBER_GUESSES = ["4", "12", "15", "16", "24", "64", "110", "340", "512", "768", "1024", "3072", "30522"]
 WORD_GUESSES = ["[MASK]", "[UNK]", "[CLS]", "WordPiece", "BPE", "mask", "SentencePiece"]
@@ -75,7 +78,7 @@ def exercise(item: Entry, store: ProgressStore, rng: random.Random, tries: int) 
         variant = rng.choice(wrong)
         record(run(item.id, compile_function(variant.source, item.function, variant.name)), store)
     if tries <= 2:
-        record_revealed(item.id, store)
+        write(store, ExerciseRecord.solution_shown(item.notebook, item.id))
     record(run(item.id, item.reference()), store)
 
 

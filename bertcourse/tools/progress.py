@@ -1,7 +1,10 @@
 """`bertcourse progress export|report`: hand progress in, and summarise a class.
 
-The lead's `bertcourse/cli.py` calls `register(subparsers)`; each sub-command's `func`
-takes the parsed arguments and returns the process exit code.
+`cli.py` calls `register(subparsers)`; each sub-command's `func` takes the parsed arguments and
+returns the process exit code. What the commands read and write (the progress store, the hand-in
+file, the class report) lives in `bertcourse.quiz`.
+
+Room: tools (learner and instructor command).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from pathlib import Path
 
 from bertcourse.course.errors import CourseError
 
-from .export import write_export
-from .report import build_report
-from .store import ProgressError, ProgressStore
+from bertcourse.quiz.export import write_export
+from bertcourse.quiz.report import build_report
+from bertcourse.quiz.store import ProgressError, ProgressStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

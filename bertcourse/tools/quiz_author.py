@@ -1,12 +1,12 @@
-"""Authoring tool: turn plain question entries into a bank's hashed form.
+"""`bertcourse dev add-questions`: turn plain question entries into a quiz bank's hashed form.
 
-Committed banks must not contain answers in plain text (see keys.py), so authors write
+Committed banks must not contain answers in plain text (see `bertcourse/quiz/keys.py`), so authors write
 questions in a plain *entry* file, keep it out of the repository, and let this tool add
 them to a bank:
 
-    python -m bertcourse.quiz.author my_entries.yaml --bank 01_tokenization
-    python -m bertcourse.quiz.author fixed.yaml --bank 01_tokenization --replace
-    python -m bertcourse.quiz.author new.yaml --bank 05_ner --title "NER check"   # new bank
+    bertcourse dev add-questions my_entries.yaml --bank 01_tokenization
+    bertcourse dev add-questions fixed.yaml --bank 01_tokenization --replace
+    bertcourse dev add-questions new.yaml --bank 05_ner --title "NER check"   # new bank
 
 An entry file is a YAML list; each entry is one question in plain form:
 
@@ -17,7 +17,7 @@ An entry file is a YAML list; each entry is one question in plain form:
       explanation: BERT-Base has 12 layers; BERT-Large has 24.   # shown once correct
       answer: 12                      # numeric: the value ...
       tolerance: 0                    # ... any answer within ± tolerance is right ...
-      step: 1                         # ... on this grid (see keys.py)
+      step: 1                         # ... on this grid (see bertcourse/quiz/keys.py)
       unit: layers                    # optional, shown next to the input
     - id: cls_token
       type: single                    # multiple: any number of `correct: true`
@@ -35,7 +35,7 @@ An entry file is a YAML list; each entry is one question in plain form:
       type: computed                  # the answer comes from the learner's live objects
       text: How many tokens does `tokenizer` produce for "{sentence}"?
       hint: ...
-      compute: token_count            # a function in computed.py
+      compute: token_count            # a function in bertcourse/quiz/computed.py
       args: {sentence: Hello world.}
       tolerance: 0
 
@@ -43,6 +43,8 @@ Question text, hints and choice texts stay plain in the bank and may be edited t
 directly; changing an answer or an explanation means re-adding the entry with --replace.
 The tool validates each entry, and then the whole bank with the loader's own checks,
 before it writes anything.
+
+Room: tools (author command). The quiz engine never imports it: banks are read by `quiz/bank.py`.
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ import argparse
 import os
 import secrets
 import string
-import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -60,10 +61,9 @@ from typing import Any
 import yaml
 
 from bertcourse.course.errors import CourseError
-
-from . import keys
-from .bank import BANKS_DIR, NOTEBOOK_ID, QuizBankError, parse_bank
-from .schema import SchemaCheck
+from bertcourse.quiz import keys
+from bertcourse.quiz.bank import BANKS_DIR, NOTEBOOK_ID, parse_bank
+from bertcourse.quiz.schema import SchemaCheck
 
 
 class AuthoringError(CourseError):
@@ -202,26 +202,23 @@ def _write_validated(bank: dict[str, Any], path: Path) -> None:
         os.replace(candidate, path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bertcourse.quiz.author",
-                                     description="Add plain question entries to a quiz bank, "
-                                                 "hashing answers and sealing explanations.")
-    parser.add_argument("entries", type=Path, help="YAML list of plain entries (see module docs)")
-    parser.add_argument("--bank", required=True, help="notebook id, e.g. 01_tokenization")
-    parser.add_argument("--title", help="quiz title (required when creating a bank)")
-    parser.add_argument("--replace", action="store_true", help="overwrite questions with the same id")
-    parser.add_argument("--banks-dir", type=Path, default=BANKS_DIR,
-                        help="folder of banks (default: the package's banks/)")
-    args = parser.parse_args(argv)
-    try:
-        path = add_entries(args.entries, args.bank, title=args.title, replace=args.replace,
-                           banks_dir=args.banks_dir)
-    except (AuthoringError, QuizBankError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def register_quiz_author_command(commands: argparse._SubParsersAction) -> None:
+    """Add `add-questions` under `bertcourse dev`."""
+    command = commands.add_parser("add-questions", help="add plain question entries to a quiz bank, hashing "
+                                                        "answers and sealing explanations",
+                                  description="Add plain question entries to a quiz bank, hashing answers and "
+                                              "sealing explanations (the entry format: bertcourse/tools/quiz_author.py).")
+    command.add_argument("entries", type=Path, help="YAML list of plain entries (see module docs)")
+    command.add_argument("--bank", required=True, help="notebook id, e.g. 01_tokenization")
+    command.add_argument("--title", help="quiz title (required when creating a bank)")
+    command.add_argument("--replace", action="store_true", help="overwrite questions with the same id")
+    command.add_argument("--banks-dir", type=Path, default=BANKS_DIR,
+                         help="folder of banks (default: the package's banks/)")
+    command.set_defaults(func=_add_questions_command)
+
+
+def _add_questions_command(args: argparse.Namespace) -> int:
+    """A bad entry or bank is a `CourseError`, which `bertcourse` prints in one line (exit 2)."""
+    path = add_entries(args.entries, args.bank, title=args.title, replace=args.replace, banks_dir=args.banks_dir)
     print(f"{path.name}: {len(parse_bank(path).questions)} questions")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,7 +5,7 @@ In a notebook, tqdm draws a widget, and the output saved with the notebook keeps
 closes: the final state for a bar that stays (`leave=True`), nothing for one that goes. Every
 lesson's long loop uses it, so no committed notebook contradicts itself.
 
-Room: runtime (`bertcourse.course`); imports only other runtime modules.
+Room: course (`bertcourse.course`); imports only other course modules.
 """
 
 from __future__ import annotations
