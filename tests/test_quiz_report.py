@@ -465,3 +465,16 @@ def test_a_byte_order_mark_is_accepted(class_dir):
     (class_dir / "ada.json").write_bytes(b"\xef\xbb\xbf" + (class_dir / "ada.json").read_bytes())
     report = build_report(class_dir)
     assert report.skipped == [] and len(report.learners) == 3
+
+
+def test_the_most_given_wrong_answer_does_not_depend_on_the_hash_seed() -> None:
+    """Ties between wrong answers were broken by a set's hash order, so notebook 90's committed report
+    changed with PYTHONHASHSEED; the committed demo exports hold such ties."""
+    script = ("from bertcourse.course.paths import shipped_data_dir\n"
+              "from bertcourse.quiz.report import build_report\n"
+              "report = build_report(shipped_data_dir() / 'quiz_demo_exports')\n"
+              "print(sorted((s.notebook, s.question, s.top_wrong) for s in report.questions))\n")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1", "2", "3")}
+    assert len(outputs) == 1, outputs
+    assert report_module.most_common_wrong(report_module.Counter({"b": 2, "a": 2, "c": 1})) == ("a", 2)

@@ -451,6 +451,13 @@ def _disambiguate(learners: list[Learner]) -> None:
             learner.name = f"{learner.name} ({learner.id[:6]})"
 
 
+def most_common_wrong(wrong: Counter[str]) -> tuple[str, int] | None:
+    """The wrong answer the most learners gave, ties broken by the answer's text: `Counter.most_common`
+    breaks ties by insertion order, which here follows a set's hash order, so the report (and notebook 90's
+    committed output) would change with Python's hash seed."""
+    return min(wrong.items(), key=lambda item: (-item[1], item[0])) if wrong else None
+
+
 def _question_stats(banks: dict[str, Bank], learners: list[Learner]) -> list[QuestionStats]:
     stats = []
     for notebook, bank in banks.items():
@@ -462,7 +469,7 @@ def _question_stats(banks: dict[str, Bank], learners: list[Learner]) -> list[Que
             wrong = Counter(key for learner_tries in tries
                             for key in {_wrong_key(question.type, part)
                                         for ok, parts in learner_tries if not ok for part in parts})
-            top = wrong.most_common(1)[0] if wrong else None
+            top = most_common_wrong(wrong)
             stats.append(QuestionStats(
                 notebook, question.id, len(tries),
                 first_try=sum(t[0][0] for t in tries) / len(tries),
