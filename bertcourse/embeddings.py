@@ -191,11 +191,12 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> floa
 
 def contrastive_finetune(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], steps: int,
                          batch_size: int = 32, learning_rate: float = 1e-4, pooling: Pooling = "mean",
-                         max_length: int = 64, seed: int = 0) -> list[float]:
+                         max_length: int = 64, seed: int = 0, scale: float = 20.0) -> list[float]:
     """Train `model` in place with `contrastive_loss` on random batches of `pairs`; the losses.
 
     A plain loop rather than the `Trainer`, so the batch (two lists of sentences, one forward
-    pass each) and the loss stay as readable as in the notebook. Smoke mode runs fewer steps."""
+    pass each) and the loss stay as readable as in the notebook. `scale` is the loss's 1 / temperature.
+    Smoke mode runs fewer steps."""
     steps = smoke.cap_steps(steps)
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -206,7 +207,7 @@ def contrastive_finetune(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, 
         batch = rng.sample(list(pairs), min(batch_size, len(pairs)))
         anchors = _forward_pooled(model, tokenizer, [a for a, _ in batch], pooling, max_length)
         positives = _forward_pooled(model, tokenizer, [b for _, b in batch], pooling, max_length)
-        losses.append(optimizer_step(optimizer, contrastive_loss(anchors, positives)))
+        losses.append(optimizer_step(optimizer, contrastive_loss(anchors, positives, scale)))
     model.eval()
     return losses
 
