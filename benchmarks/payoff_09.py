@@ -60,9 +60,9 @@ def main(specs: list[str]) -> None:
     for spec in specs:
         options = dict(item.split("=") for item in spec.split(","))
         pairs = [pair for name in options["pool"].split("+") for pair in pools[name]]
-        recipe = dict(steps=int(options.get("steps", 120)), batch_size=int(options.get("batch", 32)),
-                      learning_rate=float(options.get("lr", 3e-4)), scale=float(options.get("scale", 20)),
-                      seed=int(options.get("seed", 0)))
+        recipe = {"steps": int(options.get("steps", 120)), "batch_size": int(options.get("batch", 32)),
+                  "learning_rate": float(options.get("lr", 3e-4)), "scale": float(options.get("scale", 20)),
+                  "seed": int(options.get("seed", 0))}
         order = np.random.default_rng(0).permutation(len(pairs))
         shuffled = list(zip([a for a, _ in pairs], [pairs[i][1] for i in order]))
         start = time.perf_counter()

@@ -34,7 +34,12 @@ from bertcourse import embeddings
 from bertcourse.classification import head_arguments
 from bertcourse.course.resources import load_model
 from bertcourse.course.startup import set_seed
-from bertcourse.training import FinetuneSettings, make_trainer, predictions_in_order, training_arguments
+from bertcourse.training import (
+    FinetuneSettings,
+    make_trainer,
+    predictions_in_order,
+    training_arguments,
+)
 
 SegmentEdit = Literal["zero", "swap"]
 

@@ -7,7 +7,12 @@ import datasets
 import numpy as np
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification, BertModel, DataCollatorWithPadding
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    BertModel,
+    DataCollatorWithPadding,
+)
 
 from bertcourse import classification as clf
 from bertcourse import embeddings as emb
