@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from transformers import AutoModelForSequenceClassification, Trainer
+from transformers import Trainer
 
 import bertcourse as bc
 from bertcourse import classification as clf
-from bertcourse import embeddings as emb
 from bertcourse import sentence_pairs as sp
 from bertcourse import training
 
@@ -52,10 +50,7 @@ def main() -> None:
     labels = np.array(test["label"])
 
     minilm = bc.load_model("bert-base-uncased").eval()
-    cosines = {name: emb.pair_cosines(minilm, tokenizer, split["sentence1"], split["sentence2"], "mean")
-               for name, split in (("validation", validation), ("test", test))}
-    threshold, _ = emb.best_threshold(cosines["validation"], validation["label"])
-    bi_encoder = (np.asarray(cosines["test"]) >= threshold).astype(int)
+    bi_encoder, threshold = sp.threshold_answers(minilm, tokenizer, validation, test)
 
     settings = clf.default_settings()
     settings = dataclasses.replace(settings, learning_rate=args.learning_rate or settings.learning_rate,
@@ -64,13 +59,8 @@ def main() -> None:
     encoded = clf.tokenize_for_classification(pairs, tokenizer, settings.max_length)
 
     def fine_tuned(train_split: Any) -> Trainer:
-        bc.set_seed(args.seed)
-        model = bc.load_model("bert-base-uncased", AutoModelForSequenceClassification, **clf.head_arguments(pairs["train"]))
-        arguments = training.training_arguments(settings, tempfile.mkdtemp(), seed=args.seed, disable_tqdm=True,
-                                                eval_strategy="no", logging_strategy="epoch")
-        trainer = training.make_trainer(model, tokenizer, arguments, train_split)
         start = time.perf_counter()
-        trainer.train()
+        trainer = sp.fine_tune_pair_classifier(pairs["train"], train_split, tokenizer, settings, seed=args.seed)
         print(f"training: {time.perf_counter() - start:.0f} s; loss per epoch:",
               [round(row["loss"], 3) for row in trainer.state.log_history if "loss" in row])
         return trainer
@@ -80,7 +70,7 @@ def main() -> None:
     without_segments = fine_tuned(sp.with_segment_ids(encoded["train"], "zero"))
 
     def predicted(split: Any, model_trainer: Trainer = trainer) -> np.ndarray:
-        return training.predictions_in_order(model_trainer, split).argmax(axis=-1)
+        return sp.predicted_labels(model_trainer, split)
 
     cross = predicted(encoded["test"])
     majority = np.full_like(labels, np.bincount(np.array(pairs["train"]["label"])).argmax())

@@ -19,8 +19,11 @@ Room: a lesson module. It imports `bertcourse.course`, `bertcourse.intervals` an
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -116,6 +119,17 @@ def spearman_interval(predicted: Sequence[float], gold: Sequence[float]) -> inte
     return intervals.bootstrap(intervals.per_row(lambda row: spearmanr(predicted[row], gold[row]).statistic), len(gold))
 
 
+def spearman_difference(predicted_a: Sequence[float], predicted_b: Sequence[float],
+                        gold: Sequence[float]) -> intervals.Interval:
+    """Spearman of `predicted_a` minus Spearman of `predicted_b` against the same `gold` scores, with
+    the paired bootstrap interval: both are scored on the same resampled pairs, so pairs that every
+    encoder finds easy or hard do not widen it (`bertcourse.intervals`)."""
+    a, b, gold = (np.asarray(values, dtype=float) for values in (predicted_a, predicted_b, gold))
+    return intervals.bootstrap(intervals.difference(
+        intervals.per_row(lambda row: spearmanr(a[row], gold[row]).statistic),
+        intervals.per_row(lambda row: spearmanr(b[row], gold[row]).statistic)), len(gold))
+
+
 def contrastive_loss(anchors: torch.Tensor, positives: torch.Tensor, scale: float = 20.0) -> torch.Tensor:
     """In-batch negatives (InfoNCE / MultipleNegativesRankingLoss): row i of `anchors` must be
     closer to row i of `positives` than to every other row of `positives` in the batch.
@@ -133,6 +147,40 @@ def neighbour_pairs(documents: Sequence[Sequence[str]]) -> list[tuple[str, str]]
     return [(doc[i], doc[i + 1]) for doc in documents for i in range(len(doc) - 1)]
 
 
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _sentence_at(text: str, position: int) -> str:
+    """The sentence of `text` that contains character `position`; a sentence ends at . ! or ?
+    followed by white space (so "3.5" stays whole)."""
+    start = 0
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        start = text.index(sentence, start)
+        if position < start + len(sentence):
+            return sentence
+        start += len(sentence)
+    return text
+
+
+def course_pairs(data_dir: Path) -> dict[str, list[tuple[str, str]]]:
+    """(anchor, positive) pairs whose partners *mean* related things, from the course's own labelled
+    data, by source: the paraphrase pairs of `paraphrase/train` labelled equivalent, each `qa/train`
+    question with the context sentence that holds its answer, each FAQ question with the first
+    sentence of its answer, and every two `intents/train` examples of the same intent. Unlike
+    neighbouring sentences (which share a topic), each pair was written or labelled to belong
+    together. None comes from the STS pairs, on which the fine-tuned encoder is scored."""
+    paraphrase = [(row["sentence1"], row["sentence2"]) for row in _jsonl(data_dir / "paraphrase" / "train.jsonl")
+                  if row["label"] == "equivalent"]
+    questions = list(dict.fromkeys((row["question"], _sentence_at(row["context"], row["answers"]["answer_start"][0]))
+                                   for row in _jsonl(data_dir / "qa" / "train.jsonl")))
+    faq = [(row["question"], _sentence_at(row["answer"], 0)) for row in _jsonl(data_dir / "faq" / "faq.jsonl")]
+    examples = _jsonl(data_dir / "intents" / "train.jsonl")
+    intents = [(a["text"], b["text"]) for i, a in enumerate(examples) for b in examples[i + 1:] if a["label"] == b["label"]]
+    return {"paraphrases": paraphrase, "question / answer sentence": questions, "FAQ question / answer": faq,
+            "same intent": intents}
+
+
 def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
     """Backpropagate `loss`, update, clear the gradients; the loss as a float for the curve."""
     loss.backward()
@@ -143,11 +191,12 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> floa
 
 def contrastive_finetune(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], steps: int,
                          batch_size: int = 32, learning_rate: float = 1e-4, pooling: Pooling = "mean",
-                         max_length: int = 64, seed: int = 0) -> list[float]:
+                         max_length: int = 64, seed: int = 0, scale: float = 20.0) -> list[float]:
     """Train `model` in place with `contrastive_loss` on random batches of `pairs`; the losses.
 
     A plain loop rather than the `Trainer`, so the batch (two lists of sentences, one forward
-    pass each) and the loss stay as readable as in the notebook. Smoke mode runs fewer steps."""
+    pass each) and the loss stay as readable as in the notebook. `scale` is the loss's 1 / temperature.
+    Smoke mode runs fewer steps."""
     steps = smoke.cap_steps(steps)
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -158,7 +207,7 @@ def contrastive_finetune(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, 
         batch = rng.sample(list(pairs), min(batch_size, len(pairs)))
         anchors = _forward_pooled(model, tokenizer, [a for a, _ in batch], pooling, max_length)
         positives = _forward_pooled(model, tokenizer, [b for _, b in batch], pooling, max_length)
-        losses.append(optimizer_step(optimizer, contrastive_loss(anchors, positives)))
+        losses.append(optimizer_step(optimizer, contrastive_loss(anchors, positives, scale)))
     model.eval()
     return losses
 

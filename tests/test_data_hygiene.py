@@ -13,8 +13,11 @@ profile, from `bertcourse/course/registry.py`'s laptop folders and each notebook
 03 `corpus` train (MLM + NSP); 04 and 07 `emotion` train; 05 `ner` train; 06 `bio_ner` train and the
 `bio_corpus` train split it adapts on; 08 `qa` train (questions and context sentences); 09 `sts` validation
 (where the cosine threshold is chosen) and `intents` train (the few-shot examples). The `paraphrase` pairs
-(`benchmarks/sentence_pairs.py`, no notebook yet) train a pair classifier on train and choose a bi-encoder's
-cosine threshold on validation, so their test split is checked against both. Notebooks 00-02 train
+(09's section 6 and `benchmarks/sentence_pairs.py`) train a pair classifier on train and choose a bi-encoder's
+cosine threshold on validation, so their test split is checked against both. 09's contrastive fine-tune of
+notebook 03's BERT trains on `embeddings.course_pairs` (paraphrase train, qa train, the FAQ, intents train) and is
+scored on the `sts` test pairs, so those are checked against that text too. (The lesson's demo sentences are
+not: the FAQ is also the collection section 5 searches, and quotes it on purpose.) Notebooks 00-02 train
 nothing, so they are not checked.
 
 **Demo sentences** are the string literals of a notebook's code cells with at least 4 words: plain strings,
@@ -146,6 +149,12 @@ TRAINING_SOURCES = {
     "sts validation + intents train": lambda: (_fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2")
                                                + _fields(DATA / "intents" / "train.jsonl", "text")),
     "paraphrase train": lambda: _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2"),
+    "sts validation + intents train + 09's contrastive pairs": lambda: (
+        _fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2")
+        + _fields(DATA / "intents" / "train.jsonl", "text")
+        + _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2")
+        + _fields(DATA / "qa" / "train.jsonl", "question") + _context_sentences(DATA / "qa" / "train.jsonl")
+        + _fields(DATA / "faq" / "faq.jsonl", "question", "answer")),
     "paraphrase train + validation": lambda: _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2")
                                              + _fields(DATA / "paraphrase" / "validation.jsonl", "sentence1", "sentence2"),
 }
@@ -179,7 +188,7 @@ HELD_OUT = {
     "qa/test questions": (lambda: _fields(DATA / "qa" / "test.jsonl", "question"), "qa train"),
     "qa/test contexts": (lambda: _context_sentences(DATA / "qa" / "test.jsonl"), "qa train"),
     "sts/test": (lambda: _fields(DATA / "sts" / "test.jsonl", "sentence1", "sentence2"),
-                 "sts validation + intents train"),
+                 "sts validation + intents train + 09's contrastive pairs"),
     "intents/test": (lambda: _fields(DATA / "intents" / "test.jsonl", "text"), "sts validation + intents train"),
     # split by topic, so a test pair's sentences are new to the classifier and to the threshold chosen on validation
     "paraphrase/validation": (lambda: _fields(DATA / "paraphrase" / "validation.jsonl", "sentence1", "sentence2"),

@@ -4,7 +4,9 @@ hybrid (reciprocal rank fusion), BM25 and the approximate index against exact se
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,6 +53,42 @@ def test_spearman_interval_contains_the_estimate_and_is_exact_for_monotone_data(
     assert (exact.value, exact.low, exact.high) == pytest.approx((1.0, 1.0, 1.0))
     noisy = emb.spearman_interval(gold + np.random.default_rng(0).normal(0, 6, size=20), gold)
     assert noisy.low < noisy.value < noisy.high and noisy.high - noisy.low > 0.05
+
+
+def test_spearman_difference_is_paired_and_signed() -> None:
+    gold = np.arange(30, dtype=float)
+    noisy = gold + np.random.default_rng(0).normal(0, 8, 30)
+    same = emb.spearman_difference(noisy, noisy, gold)
+    assert same.value == same.low == same.high == 0.0                # the same resamples for both: exactly 0
+    better = emb.spearman_difference(gold, noisy, gold)
+    assert better.value == pytest.approx(1 - emb.spearman_interval(noisy, gold).value) and better.low > 0
+    assert emb.spearman_difference(noisy, gold, gold).high < 0
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_course_pairs_take_the_meaningful_partner_from_each_source(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path / "paraphrase" / "train.jsonl", [
+        {"sentence1": "The bus was late.", "sentence2": "The bus came late.", "label": "equivalent"},
+        {"sentence1": "Anna reports to Peter.", "sentence2": "Peter reports to Anna.", "label": "not_equivalent"}])
+    context = "The bridge is 3.5 km long. It opened in 1932! Who built it? A local firm."
+    _write_jsonl(tmp_path / "qa" / "train.jsonl", [
+        {"question": "When did it open?", "context": context, "answers": {"text": ["1932"], "answer_start": [context.index("1932")]}},
+        {"question": "How long is it?", "context": context, "answers": {"text": ["3.5 km"], "answer_start": [context.index("3.5")]}}])
+    _write_jsonl(tmp_path / "faq" / "faq.jsonl", [
+        {"id": "a", "topic": "t", "question": "How do I reset it?", "answer": "Hold the button. Then wait."}])
+    _write_jsonl(tmp_path / "intents" / "train.jsonl", [
+        {"text": "book a flight", "label": "fly"}, {"text": "set an alarm", "label": "alarm"},
+        {"text": "get me plane tickets", "label": "fly"}])
+    pairs = emb.course_pairs(tmp_path)
+    assert pairs["paraphrases"] == [("The bus was late.", "The bus came late.")]
+    assert pairs["question / answer sentence"] == [("When did it open?", "It opened in 1932!"),
+                                                   ("How long is it?", "The bridge is 3.5 km long.")]
+    assert pairs["FAQ question / answer"] == [("How do I reset it?", "Hold the button.")]
+    assert pairs["same intent"] == [("book a flight", "get me plane tickets")]
 
 
 def test_best_threshold_separates_the_labels() -> None:
