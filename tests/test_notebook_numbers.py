@@ -230,24 +230,12 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-# Flags of notebooks whose outputs are about to be regenerated (04 and 09, issue 30) and whose text is fixed
-# with them: each entry is a (notebook, number as written) the check still finds. The test fails on an entry
-# it no longer finds, so the list only shrinks; delete the whole dict when it is empty.
-PENDING = {
-    "09_embeddings_search": {"188", "31", "10,570", "2,067", "0.837", "0.731", "0.935", "0.983", "98%", "500,000"},
-}
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_every_number_the_text_states_is_shown_or_marked(path: Path) -> None:
-    pending = PENDING.get(path.stem, set())
     flags = unsupported_numbers(_read(path), path.stem)
-    assert not [flag for flag in flags if flag.number not in pending], (
+    assert not flags, (
         "numbers the text states that no cell above (or the cell it introduces) shows: fix the text, or say in "
-        "the sentence that they are quoted or name the benchmarks/ file\n"
-        + "\n".join(str(flag) for flag in flags if flag.number not in pending))
-    stale = pending - {flag.number for flag in flags}
-    assert not stale, f"{path.name}: {sorted(stale)} no longer flagged: remove them from PENDING"
+        "the sentence that they are quoted or name the benchmarks/ file\n" + "\n".join(str(flag) for flag in flags))
 
 
 def _synthetic(markdown: str, printed: str = "biomedical corpus: 144 documents, 15,461 words for training",
