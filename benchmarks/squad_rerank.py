@@ -114,8 +114,7 @@ def main() -> None:
     for name, ranked in systems.items():
         print(f"| {name} | {search.recall_at_k(ranked, relevant, 1):.3f} | {search.recall_at_k(ranked, relevant, 5):.3f} "
               f"| {search.mean_reciprocal_rank(ranked, relevant):.3f} |")
-    reciprocal = {name: np.array([1 / rank if (rank := search.first_relevant_rank(ranking, wanted)) else 0.0
-                                  for ranking, wanted in zip(ranked, relevant)]) for name, ranked in systems.items()}
+    reciprocal = {name: search.reciprocal_ranks(ranked, relevant) for name, ranked in systems.items()}
     gain = intervals.mean_interval(reciprocal[f"BM25 top {TOP_K} re-ranked by the cross-encoder"]
                                    - reciprocal["BM25 alone"])
     print(f"\nMRR, re-ranked minus BM25 alone (paired): {gain.value:+.3f} [{gain.low:+.3f}, {gain.high:+.3f}]")

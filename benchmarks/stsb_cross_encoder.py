@@ -47,6 +47,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     use_real_data(args.data_dir, "stsb")
+    import datasets
 
     import bertcourse as bc
     from bertcourse import classification as clf
@@ -56,8 +57,8 @@ def main() -> None:
 
     print(describe_machine())
     stsb = bc.load_dataset("stsb")
-    stsb = stsb.__class__({"train": cut(stsb["train"], args.max_train),
-                           **{name: cut(stsb[name], args.max_eval) for name in ("validation", "test")}})
+    stsb = datasets.DatasetDict({"train": cut(stsb["train"], args.max_train),
+                                 **{name: cut(stsb[name], args.max_eval) for name in ("validation", "test")}})
     print("pairs:", {name: len(split) for name, split in stsb.items()})
     stsb["train"] = stsb["train"].map(lambda row: {"score": row["score"] / args.divide_scores_by})
     tokenizer = bc.load_tokenizer("bert-base-uncased")

@@ -91,12 +91,18 @@ def recall_at_k(all_rankings: Sequence[Sequence[int]], relevant: Sequence[set[in
                           for ranking, rel in zip(all_rankings, relevant, strict=True)]))
 
 
+def reciprocal_ranks(all_rankings: Sequence[Sequence[int]], relevant: Sequence[set[int]]) -> np.ndarray:
+    """Per query, 1 / rank of the first relevant document (0 when it is never ranked): the values
+    MRR averages, kept per query so that two rankings can be compared with a paired interval."""
+    ranks = [first_relevant_rank(ranking, rel) for ranking, rel in zip(all_rankings, relevant, strict=True)]
+    return np.array([0.0 if rank is None else 1.0 / rank for rank in ranks])
+
+
 def mean_reciprocal_rank(all_rankings: Sequence[Sequence[int]], relevant: Sequence[set[int]]) -> float:
     """Mean over queries of 1 / rank of the first relevant document (0 when it is never ranked).
 
     Rewards putting the answer at the very top: rank 1 counts 1, rank 2 counts 0.5, rank 10 0.1."""
-    ranks = [first_relevant_rank(ranking, rel) for ranking, rel in zip(all_rankings, relevant, strict=True)]
-    return float(np.mean([0.0 if rank is None else 1.0 / rank for rank in ranks]))
+    return float(np.mean(reciprocal_ranks(all_rankings, relevant)))
 
 
 def reciprocal_rank_fusion(ranked_lists: Sequence[Sequence[int]], k: int = 60) -> np.ndarray:
