@@ -23,16 +23,51 @@ from transformers import PreTrainedTokenizerFast
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
+# Continuation characters are trained as characters of their own, moved into the private-use
+# planes: `ord(c) + _CONTINUATION` (see `train_wordpiece`). Characters beyond 0x1FFFF have no room
+# there; words holding one are left out of training (they tokenize as [UNK] or by their pieces).
+_CONTINUATION = 0xF0000
+_LAST_MOVABLE = 0x1FFFF
+
+
+def _mark_continuation(word: str) -> str:
+    return word[0] + "".join(chr(_CONTINUATION + ord(c)) for c in word[1:])
+
+
+def _wordpiece_name(piece: str) -> str:
+    """A trained piece back in WordPiece spelling: a piece that starts inside a word gets `##`."""
+    plain = "".join(chr(ord(c) - _CONTINUATION) if ord(c) >= _CONTINUATION else c for c in piece)
+    return "##" + plain if ord(piece[0]) >= _CONTINUATION else plain
+
+
 def train_wordpiece(texts: Iterable[str], vocab_size: int = 4000, lowercase: bool = True) -> PreTrainedTokenizerFast:
     """A BERT-style WordPiece tokenizer trained on `texts` (BERT normaliser and pre-tokeniser,
-    `##` continuation prefix, `[CLS] A [SEP] B [SEP]` post-processing), wrapped for transformers."""
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    `##` continuation prefix, `[CLS] A [SEP] B [SEP]` post-processing), wrapped for transformers.
+
+    The same vocabulary every run. `tokenizers`' own WordPieceTrainer numbers the `##x` pieces in
+    hash-map order and breaks ties between equally frequent merges by those numbers, so each run
+    learns a slightly different vocabulary (huggingface/tokenizers#1794), and every model trained
+    on it differs. Here the pair-merging trainer (WordPiece training is BPE's merge loop) sees each
+    continuation character as a character of its own, so every symbol is in its sorted alphabet and
+    ties break the same way; the pieces are then renamed to WordPiece's `##` spelling. The
+    vocabulary is what WordPieceTrainer learns up to those ties: the plain form of every character,
+    `##` forms of those seen inside words, then merges by pair frequency.
+    """
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    sentences = [[word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
+                  if max(map(ord, word)) <= _LAST_MOVABLE] for text in texts]
+    alphabet = sorted({c for words in sentences for word in words for c in word})
+    merger = Tokenizer(models.BPE())
+    merger.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=alphabet,
+                                  show_progress=False)
+    merger.train_from_iterator((" ".join(map(_mark_continuation, words)) for words in sentences), trainer=trainer)
+    vocab = {piece if piece in SPECIAL_TOKENS else _wordpiece_name(piece): i for piece, i in merger.get_vocab().items()}
+    tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]", continuing_subword_prefix="##"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
     tokenizer.decoder = decoders.WordPiece(prefix="##")
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
-                                        continuing_subword_prefix="##", show_progress=False)
-    tokenizer.train_from_iterator(texts, trainer=trainer)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
