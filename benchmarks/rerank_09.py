@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 os.environ.setdefault("BERTCOURSE_PROFILE", "laptop")
 
-import numpy as np  # noqa: E402
-from transformers import AutoModelForSequenceClassification  # noqa: E402
+import numpy as np
+from transformers import AutoModelForSequenceClassification
 
-import bertcourse as bc  # noqa: E402
-from bertcourse import embeddings as emb  # noqa: E402
-from bertcourse import intervals, search  # noqa: E402
+import bertcourse as bc
+from bertcourse import embeddings as emb
+from bertcourse import intervals, search
 
 TOP_K = 10
 WEIGHTS = (0.25, 0.5, 1.0, 2.0)
@@ -131,7 +131,8 @@ def main(chosen: list[str]) -> None:
                                           for q, t in zip(queries[split], top)])
                 first_top[split] = np.take_along_axis(first_scores[stage, split], top, axis=1)
 
-            def ranked(split: str, weight: float | None) -> list[np.ndarray]:
+            def ranked(split: str, weight: float | None, logits: dict = logits, first_top: dict = first_top,
+                       stage: str = stage) -> list[np.ndarray]:
                 score = logits[split] if weight is None else search.interpolate(first_top[split], logits[split], weight)
                 return search.reorder_top(first[stage, split], score)
 
