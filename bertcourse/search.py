@@ -194,3 +194,22 @@ def rerank(model: Any, tokenizer: Any, query: str, documents: Sequence[str], can
     """`candidates` (document indices from a first-stage ranking) re-ordered by the cross-encoder."""
     scores = cross_encoder_scores(model, tokenizer, query, [documents[i] for i in candidates])
     return np.asarray(candidates)[np.argsort(-scores, kind="stable")]
+
+
+def interpolate(first_stage: np.ndarray, cross: np.ndarray, weight: float) -> np.ndarray:
+    """First-stage scores plus `weight` times cross-encoder scores of the same (queries, candidates),
+    each row standardised first (mean 0, standard deviation 1): a cosine in [-1, 1], a BM25 score and an
+    unbounded logit live on different scales, and standardising within the candidate list makes
+    `weight` mean "how many of the first stage's spreads one cross-encoder spread is worth". The
+    cross-encoder then breaks the first stage's near-ties without overruling its clear decisions."""
+    def standardised(scores: np.ndarray) -> np.ndarray:
+        return (scores - scores.mean(axis=1, keepdims=True)) / (scores.std(axis=1, keepdims=True) + 1e-9)
+    return standardised(np.asarray(first_stage, dtype=np.float64)) + weight * standardised(np.asarray(cross, dtype=np.float64))
+
+
+def reorder_top(all_rankings: Sequence[Sequence[int]], top_scores: np.ndarray) -> list[np.ndarray]:
+    """Each ranking with its first `top_scores.shape[1]` documents re-ordered by `top_scores` (best first,
+    a stable sort) and the rest left in place: what a re-ranker of the top k changes, and no more."""
+    k = top_scores.shape[1]
+    return [np.concatenate([np.asarray(ranking[:k])[np.argsort(-scores, kind="stable")], np.asarray(ranking[k:])])
+            for ranking, scores in zip(all_rankings, top_scores, strict=True)]

@@ -153,3 +153,18 @@ def test_sentence_transformers_loads_the_package_folder_offline_and_agrees_with_
     theirs = library.encode(sentences, convert_to_tensor=True, normalize_embeddings=True).cpu()
     assert torch.allclose(emb.encode(encoder, tokenizer, sentences, pooling="mean"), theirs, atol=1e-4)
     assert (emb.encode(encoder, tokenizer, sentences, pooling="cls") - theirs).abs().max() > 0.01
+
+
+def test_interpolate_standardises_each_list_so_only_the_weight_sets_the_balance() -> None:
+    first = np.array([[0.9, 0.8, 0.1]])               # a cosine: the first two nearly tied
+    cross = np.array([[-2.0, 5.0, 1.0]])              # logits: prefers the second
+    assert search.rankings(search.interpolate(first, cross, 0.0)).tolist() == [[0, 1, 2]]
+    assert search.rankings(search.interpolate(first, cross, 0.5)).tolist() == [[1, 0, 2]]
+    assert search.rankings(search.interpolate(first, cross, 100.0)).tolist() == [[1, 2, 0]]
+    # scaling or shifting either scorer changes nothing: only the weight does
+    assert np.allclose(search.interpolate(first, cross, 0.5), search.interpolate(10 * first + 3, cross / 7, 0.5))
+
+
+def test_reorder_top_changes_only_the_top_k() -> None:
+    ranked = search.reorder_top([np.array([4, 2, 0, 1, 3]), [1, 0, 2, 3, 4]], np.array([[0.1, 0.9, 0.5], [1.0, 1.0, 2.0]]))
+    assert [r.tolist() for r in ranked] == [[2, 0, 4, 1, 3], [2, 1, 0, 3, 4]]   # a tie keeps its order
