@@ -4,7 +4,7 @@ Prints test F1 and EM, the paired bootstrap interval of F1 minus the word-overla
 `ask` questions of `data/qa/ask_probe.json` get a right reply (`qa.reply_is_right`, the rule written in that
 file). Results: `results_payoff.md`.
 
-    python benchmarks/payoff_08.py lr=3e-4 epochs=6 [max_length=160] [validation=1] [batch_size=8] [warmup=0.1] [drills=1] [freeze=N]
+    python benchmarks/payoff_08.py lr=3e-4 epochs=6 [max_length=160] [validation=1] [batch_size=8] [warmup=0.1] [drills=1]
 
 Validation F1 is printed too: recipes are chosen on it, never on the test set or the probe.
 """
@@ -36,10 +36,6 @@ def main(args: dict[str, str]) -> None:
     tokenizer = bc.load_tokenizer("bert-base-uncased")
     bc.set_seed(0)
     model = bc.load_model("bert-base-uncased", AutoModelForQuestionAnswering)
-    if "freeze" in args:   # freeze=N: the embeddings and the first N layers stay as pretrained (less backward work)
-        model.bert.embeddings.requires_grad_(False)
-        for layer in model.bert.encoder.layer[:int(args["freeze"])]:
-            layer.requires_grad_(False)
     features = squad.map(qa.prepare_train_features, batched=True, remove_columns=squad["train"].column_names,
                          fn_kwargs={"tokenizer": tokenizer, "max_length": settings.max_length,
                                     "stride": settings.stride})
