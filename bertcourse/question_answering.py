@@ -34,9 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from datasets import Dataset, Features
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-from bertcourse.course.formats import split_sentences
+from bertcourse.course.formats import read_squad, split_sentences
+from bertcourse.course.paths import shipped_data_dir
 from bertcourse.course.profiles import recipe_for
 from bertcourse.course.bars import progress_bar
 from bertcourse.training import FinetuneSettings
@@ -79,6 +81,17 @@ BERT_BASE_QA_RECIPE = QASettings(learning_rate=3e-5, epochs=2, batch_size=32,
 def default_qa_settings(checkpoint: str = "bert-base-uncased") -> QASettings:
     """The recipe for whatever actually serves `checkpoint` in the active profile."""
     return recipe_for(checkpoint, MINILM_QA_RECIPE, BERT_BASE_QA_RECIPE)
+
+
+def load_drills(features: Features) -> Dataset:
+    """The course's training-only questions on paragraphs dense with numbers (`data/qa/drills.jsonl`,
+    from `data/qa/drills.txt`), with `features`: those of the train split they are added to.
+
+    Every training document of `data/qa` holds at most a few numbers, so fine-tuning on them never
+    asks the model to tell apart several quantities in one sentence, which is what a paragraph such
+    as `ask_probe.json`'s demands. These short documents were written for that alone; none is held
+    out, so the validation and test splits stay the corpus documents they were."""
+    return Dataset.from_list(read_squad(shipped_data_dir() / "qa" / "drills.jsonl"), features=features)
 
 
 def encode_windows(tokenizer: Any, questions: Sequence[str], contexts: Sequence[str], max_length: int,

@@ -130,6 +130,20 @@ def _corpus_documents() -> list[str]:
             for block in path.read_text(encoding="utf-8").split("\n\n") if block.strip()]
 
 
+def _qa_row(where: str, title: str, context: str, line: str, rows: list[dict]) -> dict:
+    """One `question => answer` line as a squad row; `answer #2` picks the answer's second occurrence."""
+    question, answer = (part.strip() for part in line.split("=>", 1))
+    occurrence = QA_OCCURRENCE.match(answer)
+    answer, nth = (occurrence.group(1), int(occurrence.group(2))) if occurrence else (answer, 1)
+    starts = [match.start() for match in re.finditer(re.escape(answer), context)]
+    if len(starts) < nth or (len(starts) > 1 and not occurrence):
+        raise ValueError(f"{where}: {answer!r} occurs {len(starts)} times in {title!r}"
+                         + (" (add #n to choose one)" if starts else ""))
+    number = sum(row["title"] == title for row in rows) + 1
+    return {"id": f"{title.lower().replace(' ', '_')}-{number}", "title": title, "context": context,
+            "question": question, "answers": {"text": [answer], "answer_start": [starts[nth - 1]]}}
+
+
 def read_qa_sources() -> list[dict]:
     """Questions in the squad schema from qa/parts/*.txt.
 
@@ -149,18 +163,32 @@ def read_qa_sources() -> list[dict]:
                     raise ValueError(f"{where}: {len(matches)} corpus documents start with {prefix!r}")
                 context = matches[0]
             elif "=>" in line:
-                question, answer = (part.strip() for part in line.split("=>", 1))
-                occurrence = QA_OCCURRENCE.match(answer)
-                answer, nth = (occurrence.group(1), int(occurrence.group(2))) if occurrence else (answer, 1)
-                starts = [match.start() for match in re.finditer(re.escape(answer), context)]
-                if len(starts) < nth or (len(starts) > 1 and not occurrence):
-                    raise ValueError(f"{where}: {answer!r} occurs {len(starts)} times in {title!r}"
-                                     + (" (add #n to choose one)" if starts else ""))
-                number = sum(row["title"] == title for row in rows) + 1
-                rows.append({"id": f"{title.lower().replace(' ', '_')}-{number}", "title": title, "context": context,
-                             "question": question, "answers": {"text": [answer], "answer_start": [starts[nth - 1]]}})
+                rows.append(_qa_row(where, title, context, line, rows))
             elif line.strip():
                 raise ValueError(f"{where}: expected '## Title | document start' or 'question => answer'")
+    return rows
+
+
+def read_qa_drills() -> list[dict]:
+    """Training-only questions from qa/drills.txt, in the squad schema.
+
+    Short documents written for QA alone (not corpus documents, so notebook 03 never sees them), each
+    holding several numbers or look-alike facts, with questions that ask for one of them: the skill
+    notebook 08's `ask` demo needs on a paragraph dense with numbers. Source format: `## Title`, then
+    `> the document` on one line, then `question => answer` lines as in qa/parts."""
+    path = DATA / "qa" / "drills.txt"
+    rows: list[dict] = []
+    title = context = ""
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        where = f"{path.name}:{line_no}"
+        if line.startswith("## "):
+            title, context = line[3:].strip(), ""
+        elif line.startswith("> "):
+            context = line[2:].strip()
+        elif "=>" in line and title and context:
+            rows.append(_qa_row(where, title, context, line, rows))
+        elif line.strip():
+            raise ValueError(f"{where}: expected '## Title', '> document' or 'question => answer' after both")
     return rows
 
 
@@ -172,6 +200,7 @@ def split_qa() -> None:
     for name, part in _cut(titles, {"train": 0.6, "validation": 0.2, "test": 0.2}).items():
         chosen = set(part)
         _write_jsonl(DATA / "qa" / f"{name}.jsonl", [row for row in rows if row["title"] in chosen])
+    _write_jsonl(DATA / "qa" / "drills.jsonl", read_qa_drills())
 
 
 def main() -> None:

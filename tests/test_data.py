@@ -166,7 +166,11 @@ def test_intents_cover_every_label_in_both_splits_without_overlap() -> None:
 
 
 def _qa_rows(split: str) -> list[dict]:
+    """A split of data/qa, or "drills": the training-only questions of data/qa/drills.txt."""
     return formats.read_squad(DATA / "qa" / f"{split}.jsonl")
+
+
+QA_FILES = (*SPLITS, "drills")
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:
@@ -176,7 +180,7 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
 
 def test_qa_answers_sit_verbatim_at_their_offsets() -> None:
     """Every answer is the exact text at answer_start of its context (what the span labels are built from)."""
-    rows = [row for split in SPLITS for row in _qa_rows(split)]
+    rows = [row for split in QA_FILES for row in _qa_rows(split)]
     assert len(rows) >= 300
     for row in rows:
         assert row["question"].strip().endswith(("?", ".")), row["question"]
@@ -208,7 +212,7 @@ def test_qa_questions_are_varied_not_templated() -> None:
     """Several question types, and no opening phrase dominating (templates repeat their start)."""
     from bertcourse.question_answering import question_type
 
-    questions = [row["question"] for split in SPLITS for row in _qa_rows(split)]
+    questions = [row["question"] for split in QA_FILES for row in _qa_rows(split)]
     types = Counter(question_type(question) for question in questions)
     assert {"who", "when", "where", "why", "how many / much", "what", "which", "how"} <= set(types)
     openings = Counter(" ".join(question.lower().split()[:3]) for question in questions)
@@ -225,3 +229,26 @@ def test_qa_splits_are_exactly_the_authored_sources() -> None:
     derived = sorted((row["id"], row["question"], row["answers"]["text"][0]) for split in SPLITS for row in _qa_rows(split))
     authored = sorted((row["id"], row["question"], row["answers"]["text"][0]) for row in split_data.read_qa_sources())
     assert derived == authored, "re-run python data/split_data.py"
+    assert _qa_rows("drills") == split_data.read_qa_drills(), "re-run python data/split_data.py"
+
+
+def test_qa_drills_hold_several_numbers_and_no_held_out_document() -> None:
+    """The drills (training only) ask for one of several numbers in one paragraph; each document holds
+    at least three, several questions ask for a number, and none is a near-copy of, or shares a title
+    with, a validation or test document (they would leak into the held-out scores)."""
+    import re
+
+    drills = _qa_rows("drills")
+    documents = {row["title"]: row["context"] for row in drills}
+    assert len(documents) >= 15 and len(drills) >= 100
+    for title, context in documents.items():
+        assert len(re.findall(r"\d[\d,.:]*", context)) >= 3, title
+        numeric = [row for row in drills if row["title"] == title and re.search(r"\d", row["answers"]["text"][0])]
+        assert len(numeric) >= 3, title
+    for split in ("validation", "test"):
+        held_out = {row["title"]: row["context"] for row in _qa_rows(split)}
+        assert not documents.keys() & held_out.keys()
+        for a in documents.values():
+            for b in held_out.values():
+                shared = len(_trigrams(a) & _trigrams(b)) / min(len(_trigrams(a)), len(_trigrams(b)))
+                assert shared < 0.1, f"a drill and a {split} document share text: {a[:60]!r} / {b[:60]!r}"

@@ -11,7 +11,8 @@ not generalisation. Three checks, each naming every offender with the training s
 **Lesson → training text** (what the lesson's models are trained, adapted or fitted on in the laptop
 profile, from `bertcourse/course/registry.py`'s laptop folders and each notebook's `load_dataset` calls):
 03 `corpus` train (MLM + NSP); 04 and 07 `emotion` train; 05 `ner` train; 06 `bio_ner` train and the
-`bio_corpus` train split it adapts on; 08 `qa` train (questions and context sentences); 09 `sts` validation
+`bio_corpus` train split it adapts on; 08 `qa` train and the training-only `qa` drills (questions and context
+sentences); 09 `sts` validation
 (where the cosine threshold is chosen) and `intents` train (the few-shot examples). The `paraphrase` pairs
 (09's section 6 and `benchmarks/sentence_pairs.py`) train a pair classifier on train and choose a bi-encoder's
 cosine threshold on validation, so their test split is checked against both. 09's contrastive fine-tune of
@@ -94,6 +95,12 @@ def _context_sentences(path: Path) -> list[str]:
     return sorted({sentence for row in _jsonl(path) for sentence in re.split(r"(?<=[.!?])\s+", row["context"])})
 
 
+def _probe_sentences(path: Path) -> list[str]:
+    """The questions and the paragraph's sentences of notebook 08's `ask` probe."""
+    probe = json.loads(path.read_text(encoding="utf-8"))
+    return [item["question"] for item in probe["questions"]] + re.split(r"(?<=[.!?])\s+", probe["context"])
+
+
 def _fields(path: Path, *keys: str) -> list[str]:
     return [row[key] for row in _jsonl(path) for key in keys]
 
@@ -145,7 +152,9 @@ TRAINING_SOURCES = {
     "bio_ner train + bio_corpus train": lambda: (_tokens(DATA / "bio_ner" / "train.jsonl")
                                                  + _sentences(DATA / "bio_corpus" / "train.txt")),
     "qa train": lambda: (_fields(DATA / "qa" / "train.jsonl", "question")
-                         + _context_sentences(DATA / "qa" / "train.jsonl")),
+                         + _context_sentences(DATA / "qa" / "train.jsonl")
+                         + _fields(DATA / "qa" / "drills.jsonl", "question")
+                         + _context_sentences(DATA / "qa" / "drills.jsonl")),
     "sts validation + intents train": lambda: (_fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2")
                                                + _fields(DATA / "intents" / "train.jsonl", "text")),
     "paraphrase train": lambda: _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2"),
@@ -187,6 +196,8 @@ HELD_OUT = {
     "corpus/validation": (lambda: _sentences(DATA / "corpus" / "validation.txt"), "corpus train"),
     "qa/test questions": (lambda: _fields(DATA / "qa" / "test.jsonl", "question"), "qa train"),
     "qa/test contexts": (lambda: _context_sentences(DATA / "qa" / "test.jsonl"), "qa train"),
+    # notebook 08's `ask` demo: ten questions on a paragraph that must be new to the fine-tuned model
+    "qa/ask probe": (lambda: _probe_sentences(DATA / "qa" / "ask_probe.json"), "qa train"),
     "sts/test": (lambda: _fields(DATA / "sts" / "test.jsonl", "sentence1", "sentence2"),
                  "sts validation + intents train + 09's contrastive pairs"),
     "intents/test": (lambda: _fields(DATA / "intents" / "test.jsonl", "text"), "sts validation + intents train"),

@@ -167,3 +167,19 @@ def test_squad_loads_in_both_profiles(monkeypatch: pytest.MonkeyPatch, shared_da
         assert first["question"] == json.loads(handle.readline())["question"]   # rows keep the file's order
     assert set(first) == set(laptop["train"][0]) == {"id", "title", "context", "question", "answers"}
     assert first["context"][first["answers"]["answer_start"][0]:].startswith(first["answers"]["text"][0])
+
+
+def test_load_drills_joins_the_course_train_split() -> None:
+    """The drills come with the train split's features, so `concatenate_datasets` adds them to it (mismatched
+    features raise), and every answer sits at its offset."""
+    from datasets import concatenate_datasets
+
+    from bertcourse.course import resources
+
+    train = resources.load_folder(qa.shipped_data_dir() / "qa", kind="question_answering")["train"]
+    drills = qa.load_drills(train.features)
+    joined = concatenate_datasets([train, drills])
+    assert len(joined) == len(train) + len(drills) and len(drills) >= 100
+    for row in drills:
+        start, text = row["answers"]["answer_start"][0], row["answers"]["text"][0]
+        assert row["context"][start:start + len(text)] == text
