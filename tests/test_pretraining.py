@@ -284,17 +284,30 @@ def test_pretrain_command_reads_the_shared_wikipedia_sample(shared_data, tmp_pat
     assert "BERTCOURSE_DATA_DIR" not in os.environ   # the command reads its folder without leaking it to later code
 
 
-def test_a_saved_notebook_shows_where_the_progress_bar_finished(tmp_path):
-    """tqdm's notebook widget alone saves its first state ("0%| | 0/5"); ours updates it on close."""
+def _run_cell(source: str, tmp_path) -> list:
     import nbformat
     from nbclient import NotebookClient
 
-    source = ("from bertcourse.course.bars import progress_bar\n"
-              "bar = progress_bar(total=5, desc='pretraining', unit='step')\n"
-              "for _ in range(5):\n    bar.update(1)\nbar.close()")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    texts = [output["data"]["text/plain"] for output in notebook.cells[0].outputs if "data" in output]
-    assert len(texts) == 1 and "application/vnd.jupyter.widget-view+json" in notebook.cells[0].outputs[0]["data"]
+    return notebook.cells[0].outputs
+
+
+def test_a_saved_notebook_shows_where_the_progress_bar_finished(tmp_path):
+    """tqdm's notebook widget alone saves its first state ("0%| | 0/5"); ours updates it on close."""
+    outputs = _run_cell("from bertcourse.course.bars import progress_bar\n"
+                        "bar = progress_bar(total=5, desc='pretraining', unit='step')\n"
+                        "for _ in range(5):\n    bar.update(1)\nbar.close()", tmp_path)
+    texts = [output["data"]["text/plain"] for output in outputs if "data" in output]
+    assert len(texts) == 1 and "application/vnd.jupyter.widget-view+json" in outputs[0]["data"]
     assert texts[0].startswith("pretraining: 100%") and "5/5" in texts[0], texts
+
+
+def test_a_notebook_bar_redraws_at_most_once_a_second(tmp_path):
+    """Ten redraws a second flood the kernel's message queue during a long cell (see `progress_bar`)."""
+    outputs = _run_cell("from bertcourse.course.bars import progress_bar\n"
+                        "bar = progress_bar(total=5)\nprint('mininterval', bar.mininterval)\nbar.close()\n"
+                        "print('given', progress_bar(total=5, mininterval=0.5).mininterval)", tmp_path)
+    printed = "".join(output.get("text", "") for output in outputs)
+    assert "mininterval 1.0" in printed and "given 0.5" in printed, printed

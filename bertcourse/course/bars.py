@@ -13,13 +13,24 @@ from __future__ import annotations
 from typing import Any
 
 
+NOTEBOOK_MININTERVAL = 1.0  # seconds between a notebook bar's redraws
+
+
 def progress_bar(iterable: Any = None, **options: Any) -> Any:
-    """tqdm's bar over `iterable` (`options` are tqdm's), whose saved notebook output is its end state."""
+    """tqdm's bar over `iterable` (`options` are tqdm's), whose saved notebook output is its end state.
+
+    In a notebook it redraws at most once a second (`NOTEBOOK_MININTERVAL`, unless `mininterval` is
+    given): each redraw is a widget message, and at tqdm's default of ten a second a cell that trains
+    for minutes on a slow CPU queues thousands of them; past ZMQ's high-water mark the kernel drops
+    messages, its final "idle" among them, and nbval then fails the cell with "Timeout of 5 seconds
+    exceeded waiting for output" (seen on notebook 09 with the slowest float kernels).
+    """
     from tqdm.auto import tqdm
     from tqdm.notebook import tqdm as notebook_tqdm
 
     if not issubclass(tqdm, notebook_tqdm) or options.get("disable"):  # a terminal, or no bar
         return tqdm(iterable, **options)
+    options.setdefault("mininterval", NOTEBOOK_MININTERVAL)
 
     from IPython.display import display
 
