@@ -36,16 +36,13 @@ def main(args: dict[str, str]) -> None:
     tokenizer = bc.load_tokenizer("bert-base-uncased")
     bc.set_seed(0)
     model = bc.load_model("bert-base-uncased", AutoModelForQuestionAnswering)
+    trained_on = ["train"] + ["validation"] * (args.get("validation") == "1") + ["drills"] * (args.get("drills") == "1")
+    if "drills" in trained_on:   # data/qa/drills.txt: training-only questions on paragraphs dense with numbers
+        squad["drills"] = qa.load_drills(squad["train"].features)
     features = squad.map(qa.prepare_train_features, batched=True, remove_columns=squad["train"].column_names,
                          fn_kwargs={"tokenizer": tokenizer, "max_length": settings.max_length,
                                     "stride": settings.stride})
-    train = (concatenate_datasets([features["train"], features["validation"]]) if args.get("validation") == "1"
-             else features["train"])
-    if args.get("drills") == "1":   # data/qa/drills.txt: training-only questions on paragraphs dense with numbers
-        drills = qa.load_drills(squad["train"].features)
-        train = concatenate_datasets([train, drills.map(
-            qa.prepare_train_features, batched=True, remove_columns=drills.column_names,
-            fn_kwargs={"tokenizer": tokenizer, "max_length": settings.max_length, "stride": settings.stride})])
+    train = concatenate_datasets([features[split] for split in trained_on])
     arguments = training.training_arguments(settings, tempfile.mkdtemp(), eval_strategy="no",
                                             logging_strategy="no", disable_tqdm=True)
     trainer = qa.make_qa_trainer(model, tokenizer, arguments, train)
@@ -72,8 +69,7 @@ def main(args: dict[str, str]) -> None:
     questions = [item["question"] for item in probe["questions"]]
     replies = answers(questions, [probe["context"]] * len(questions))
     right = sum(qa.reply_is_right(r, item["answers"]) for r, item in zip(replies, probe["questions"]))
-    n_questions = (len(squad["train"]) + (len(squad["validation"]) if args.get("validation") == "1" else 0)
-                   + (len(qa.load_drills(squad["train"].features)) if args.get("drills") == "1" else 0))
+    n_questions = sum(len(squad[split]) for split in trained_on)
     print(f"RESULT {args} train_questions={n_questions} windows={len(train)} training={seconds:.0f}s "
           f"validation_F1={100 * validation_f1:.1f} F1={100 * tuned['f1'].mean():.1f} EM={100 * tuned['em'].mean():.1f} "
           f"lexical={100 * lexical['f1'].mean():.1f} "
