@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from real_data import DEFAULT_DATA_DIR, add_cut_arguments, cut, describe_machine, use_real_data
+from real_data import DEFAULT_DATA_DIR, add_cut_arguments, cut, describe_machine, use_real_data, write_json
 
 SHORT_TWEET = "i feel so hopeful about tomorrow"  # written for the benchmark, not from the data
 
@@ -161,7 +161,7 @@ def main() -> int:
     results.update(table=json.loads(table.to_json(orient="index")), retention=retention, differences=differences,
                    load_average_end=os.getloadavg()[0])
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        write_json(args.json, results)
     return 0
 
 

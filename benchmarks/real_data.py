@@ -1,6 +1,7 @@
 """The set-up every real-data benchmark shares: read the public datasets from `../shared/data`
 (beside the repository; never copied into it) and serve every checkpoint with the offline MiniLM;
-and the one rule for a smaller run (`--max-train`, `--max-eval`: `add_cut_arguments`, `cut`).
+and the one rule for a smaller run (`--max-train`, `--max-eval`: `add_cut_arguments`, `cut`); and
+`write_json`, for a `--json` file that holds the course's intervals.
 
 The course's `gpu` profile already knows how to read these datasets from a local folder
 (`BERTCOURSE_DATA_DIR`); overriding every model key with MiniLM makes the same code run on a
@@ -10,6 +11,8 @@ machine that cannot reach the model hub.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import platform
 import random
@@ -62,3 +65,15 @@ def describe_machine() -> str:
     return (f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
             f"torch {torch.__version__} with {torch.get_num_threads()} threads, "
             f"load average {os.getloadavg()[0]:.1f} at start")
+
+
+def write_json(path: Path, results: dict[str, Any]) -> None:
+    """Write a benchmark's numbers to `path`, with every dataclass (an `Interval` from
+    `bertcourse.intervals`, say) as its fields: `json.dumps` alone rejects them, and a run that
+    has printed every figure should not end in a traceback at its last line."""
+    def fields(value: Any) -> dict[str, Any]:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    path.write_text(json.dumps(results, indent=2, default=fields))
