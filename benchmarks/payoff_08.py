@@ -5,6 +5,7 @@ Prints test F1 and EM, the paired bootstrap interval of F1 minus the word-overla
 file). Results: `results_payoff.md`.
 
     python benchmarks/payoff_08.py lr=3e-4 epochs=6 [max_length=160] [validation=1] [batch_size=8] [warmup=0.1] [drills=1]
+        [group_by_length=1] [max_answer_length=30] [n_best=20]
 
 Validation F1 is printed too: recipes are chosen on it, never on the test set or the probe.
 """
@@ -32,7 +33,10 @@ def main(args: dict[str, str]) -> None:
                                    learning_rate=float(args.get("lr", 3e-4)), epochs=int(args.get("epochs", 3)),
                                    max_length=int(args.get("max_length", 160)),
                                    batch_size=int(args.get("batch_size", 8)),
-                                   warmup_ratio=float(args.get("warmup", 0.1)))
+                                   warmup_ratio=float(args.get("warmup", 0.1)),
+                                   group_by_length=args.get("group_by_length") == "1",
+                                   max_answer_length=int(args.get("max_answer_length", 30)),
+                                   n_best=int(args.get("n_best", 20)))
     tokenizer = bc.load_tokenizer("bert-base-uncased")
     bc.set_seed(0)
     model = bc.load_model("bert-base-uncased", AutoModelForQuestionAnswering)
