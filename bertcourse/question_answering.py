@@ -67,9 +67,11 @@ class QASettings(FinetuneSettings):
 # questions: four passes at 3e-4, in small batches over short windows, about three CPU minutes. Measured on 2
 # cores (benchmarks/results_payoff.md): one pass at 5e-4 over 232 questions scored test F1 12.0, below the
 # word-overlap rule's 31.5; six passes at 3e-4 scored 57.9, four passes over the 405 questions 64.9, three
-# passes only 17.0 (the notebook's run). Most of the failure was under-training.
+# passes only 17.0 (the notebook's run). Most of the failure was under-training. Batches are grouped by length
+# because the notebook adds the drills (`load_drills`, about 90 tokens against the corpus windows' 150): mixed
+# into random batches they are padded to the long windows, and four passes over both cost 268 s against 206 s.
 MINILM_QA_RECIPE = QASettings(learning_rate=3e-4, epochs=4, batch_size=8,
-                              warmup_ratio=0.1, weight_decay=0.01, max_length=160, group_by_length=False,
+                              warmup_ratio=0.1, weight_decay=0.01, max_length=160, group_by_length=True,
                               stride=64)
 # BERT-Base on SQuAD v1.1: the paper's recipe (Devlin et al. 2019): 2-3 epochs at 3e-5..5e-5,
 # batch 32, windows of 384 tokens with a stride of 128.

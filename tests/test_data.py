@@ -252,3 +252,23 @@ def test_qa_drills_hold_several_numbers_and_no_held_out_document() -> None:
             for b in held_out.values():
                 shared = len(_trigrams(a) & _trigrams(b)) / min(len(_trigrams(a)), len(_trigrams(b)))
                 assert shared < 0.1, f"a drill and a {split} document share text: {a[:60]!r} / {b[:60]!r}"
+
+
+def test_qa_drills_teach_the_answer_shapes_of_a_dense_paragraph() -> None:
+    """Besides numbers, the drills ask for what a paragraph like `ask_probe.json`'s holds and the course's
+    documents rarely ask: a name's expansion, two-part answers ("A and B"), and who did something apart
+    from when, both in one clause (so the model learns where the agent ends and the year begins)."""
+    import re
+
+    drills = _qa_rows("drills")
+    answers = [row["answers"]["text"][0] for row in drills]
+    assert sum(" and " in answer for answer in answers) >= 20
+    assert sum(bool(re.search(r"stand for|short for|full name", row["question"])) for row in drills) >= 5
+    same_clause = set()
+    for who in (row for row in drills if row["question"].startswith(("Who ", "Which company "))):
+        for when in (row for row in drills if row["title"] == who["title"] and re.fullmatch(r"\d{4}", row["answers"]["text"][0])):
+            between = who["context"][min(who["answers"]["answer_start"][0], when["answers"]["answer_start"][0]):
+                                     max(who["answers"]["answer_start"][0], when["answers"]["answer_start"][0])]
+            if ". " not in between and len(between.split()) <= 12:
+                same_clause.add(who["title"])
+    assert len(same_clause) >= 8, sorted(same_clause)

@@ -183,3 +183,13 @@ def test_load_drills_joins_the_course_train_split() -> None:
     for row in drills:
         start, text = row["answers"]["answer_start"][0], row["answers"]["text"][0]
         assert row["context"][start:start + len(text)] == text
+
+
+def test_laptop_qa_recipe_batches_windows_of_similar_length(tmp_path: Path) -> None:
+    """Notebook 08 trains on the drills too, whose windows are far shorter than the corpus windows; random
+    batches would pad each drill to the longest corpus window beside it (268 s of training against 206 s,
+    benchmarks/results_payoff.md), so the laptop recipe groups batches by length."""
+    from bertcourse import training
+
+    arguments = training.training_arguments(qa.MINILM_QA_RECIPE, tmp_path, eval_strategy="no")
+    assert arguments.train_sampling_strategy == "group_by_length"
