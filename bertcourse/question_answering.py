@@ -34,12 +34,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from datasets import Dataset, Features
+from datasets import Dataset, DatasetDict, Features
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
 from bertcourse.course.formats import read_squad, split_sentences
 from bertcourse.course.paths import shipped_data_dir
 from bertcourse.course.profiles import recipe_for
+from bertcourse.course import smoke
 from bertcourse.course.bars import progress_bar
 from bertcourse.training import FinetuneSettings
 
@@ -92,8 +93,10 @@ def load_drills(features: Features) -> Dataset:
     Every training document of `data/qa` holds at most a few numbers, so fine-tuning on them never
     asks the model to tell apart several quantities in one sentence, which is what a paragraph such
     as `ask_probe.json`'s demands. These short documents were written for that alone; none is held
-    out, so the validation and test splits stay the corpus documents they were."""
-    return Dataset.from_list(read_squad(shipped_data_dir() / "qa" / "drills.jsonl"), features=features)
+    out, so the validation and test splits stay the corpus documents they were. A smoke run cuts them
+    like every training split, or its few capped questions would drown in 266 drills."""
+    drills = Dataset.from_list(read_squad(shipped_data_dir() / "qa" / "drills.jsonl"), features=features)
+    return smoke.cap_dataset(DatasetDict(train=drills), corpus=False)["train"]
 
 
 def encode_windows(tokenizer: Any, questions: Sequence[str], contexts: Sequence[str], max_length: int,

@@ -185,6 +185,20 @@ def test_load_drills_joins_the_course_train_split() -> None:
         assert row["context"][start:start + len(text)] == text
 
 
+def test_a_smoke_run_cuts_the_drills_like_any_training_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notebook 08 adds the drills to whatever train split the profile serves; in a smoke run that split is cut
+    to a few rows, and 266 uncut drills would make the smoke run's QA training several times longer."""
+    from bertcourse.course import resources, smoke
+
+    train = resources.load_folder(qa.shipped_data_dir() / "qa", kind="question_answering")["train"]
+    monkeypatch.setenv(smoke.ENV, "1")
+    cut = qa.load_drills(train.features)
+    monkeypatch.delenv(smoke.ENV)
+    whole = qa.load_drills(train.features)
+    assert len(cut) == smoke.CAPS.train_rows < len(whole)
+    assert cut["id"] == whole["id"][:len(cut)]   # the first drills, the same on every run
+
+
 def test_laptop_qa_recipe_batches_windows_of_similar_length(tmp_path: Path) -> None:
     """Notebook 08 trains on the drills too, whose windows are far shorter than the corpus windows; random
     batches would pad each drill to the longest corpus window beside it (268 s of training against 206 s,
