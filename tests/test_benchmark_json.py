@@ -15,7 +15,7 @@ from bertcourse.intervals import Interval
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from real_data import write_json  # noqa: E402
+from real_data import write_json
 
 
 def test_an_interval_is_written_as_its_fields(tmp_path: Path) -> None:
