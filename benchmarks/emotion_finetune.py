@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from real_data import DEFAULT_DATA_DIR, add_cut_arguments, cut, describe_machine, use_real_data
+from real_data import DEFAULT_DATA_DIR, add_cut_arguments, cut, describe_machine, use_real_data, write_json
 
 
 def parse_args() -> argparse.Namespace:
@@ -149,7 +148,7 @@ def main() -> int:
         results["throughput"] = padding_throughput(args, settings, emotion, tokenizer, encoded)
     results["load_average_end"] = os.getloadavg()[0]
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        write_json(args.json, results)
     return 0
 
 
