@@ -98,7 +98,7 @@ def test_export_and_import_round_trip_between_two_course_homes(exported: Path, t
     assert run("import", str(exported)) == 0
     out = capsys.readouterr().out
     imported = learner / "artifacts" / "03_pretrained"
-    assert "03_pretrained" in out and "imported: CPU session of" in out
+    assert "03_pretrained" in out and "imported: CPU session of" in out and "imported: imported" not in out
     assert {path.name for path in imported.iterdir()} == set(entry["files"])
     for name in entry["files"]:
         assert (imported / name).read_bytes() == (instructor / name).read_bytes()

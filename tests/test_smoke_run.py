@@ -2,7 +2,8 @@
 CPU, on the real datasets beside the repository (`../shared/data`), with every hub checkpoint
 replaced by MiniLM (the hub is unreachable here). Each notebook must run to its last cell and
 report its headline metric; result checks that a few steps cannot meet are listed, not fatal
-(`bertcourse.course.smoke`). Budget: about 6 minutes on two idle cores (docs/gpu-results.md).
+(`bertcourse.course.smoke`). The lessons after 03 run in a second, fresh course home on 03's model
+exported and imported as a class would. About 3.5 minutes on two idle cores (218 s, 2026-12-07).
 
 Also the caps themselves: what smoke mode cuts, and that it cuts nothing when off."""
 
@@ -17,9 +18,36 @@ from bertcourse.course import profiles, smoke
 from bertcourse.course.paths import REPO_DIR
 from bertcourse.course.profiles import recipe_for
 from bertcourse.pretrain_settings import settings_for
+from bertcourse.tools import handoffs
+from bertcourse.tools.notebook_runner import RunResult, course_notebooks, run_notebooks
 
 SHARED_DATA = REPO_DIR.parent / "shared" / "data"
 LESSONS = [f"{number:02d}_" for number in range(10)]
+
+
+@pytest.fixture(scope="module")
+def class_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
+    """Every lesson once, along the class's path: an instructor's session runs 00-03 and exports
+    03's model; a learner's fresh course home imports it and runs 04-09 (07 distils the classifier
+    the learner's own 04 fine-tuned). One run serves both tests below: these smoke runs are the
+    largest part of the test command's time, and running 03, 04 and 09 again only to check the
+    import added two minutes. (Lessons in one home with nothing imported are what nbval checks, in
+    the laptop profile.)"""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the real datasets are not beside the repository ({SHARED_DATA} is absent), and the "
+                    "gpu profile cannot download them here")
+    root = tmp_path_factory.mktemp("class_run")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(SHARED_DATA))
+        monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", "*=all-MiniLM-L6-v2")
+        monkeypatch.delenv("BERTCOURSE_MODEL_DIR", raising=False)
+        run = {"timeout": 1200, "html": False, "smoke": True}  # timeout: one cell, on a busy machine
+        session = run_notebooks(course_notebooks(LESSONS[:4]), root / "session", "gpu", **run)
+        assert session[-1].ok, f"03 failed, so there is no model to hand on: {session[-1].error}"
+        archive = handoffs.export(["03_pretrained"], root / "class.tar", home=str(root / "session" / "home"))
+        handoffs.import_archive(archive, home=str(root / "learner"))
+        learner = run_notebooks(course_notebooks(LESSONS[4:]), root / "class", "gpu", home=root / "learner", **run)
+    return {result.notebook[:3]: result for result in session + learner}
 
 
 def test_smoke_caps_cut_data_recipes_and_pretraining(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,32 +97,19 @@ def test_recipe_for_caps_epochs_in_smoke_mode(monkeypatch: pytest.MonkeyPatch) -
     assert capped.learning_rate == MINILM_RECIPE.learning_rate  # only the length changes
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(),
-                    reason=f"the real datasets are not beside the repository ({SHARED_DATA} is absent), and the "
-                           "gpu profile cannot download them here")
-def test_every_lesson_runs_in_the_gpu_profile_with_smoke_budgets(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from bertcourse.tools.notebook_runner import course_notebooks, run_notebooks
-
-    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(SHARED_DATA))
-    monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", "*=all-MiniLM-L6-v2")
-    monkeypatch.delenv("BERTCOURSE_MODEL_DIR", raising=False)
-    paths = course_notebooks(LESSONS)
-    assert [path.name[:3] for path in paths] == LESSONS, "a lesson notebook is missing"
-    results = run_notebooks(paths, tmp_path, "gpu", timeout=1200, html=False, smoke=True)  # a cell, on a busy machine
-    failures = [f"{result.where}: {result.error}" for result in results if not result.ok]
+def test_every_lesson_runs_in_the_gpu_profile_with_smoke_budgets(class_run: dict[str, RunResult]) -> None:
+    failures = [f"{result.where}: {result.error}" for result in class_run.values() if not result.ok]
     assert not failures, failures
+    assert list(class_run) == LESSONS, "a lesson notebook is missing"
     # lessons 00-02 train nothing and report no metric; every notebook that calls report_metric must report
-    expected = [path.name for path in paths if "report_metric(" in path.read_text(encoding="utf-8")]
+    expected = [path.name for path in course_notebooks(LESSONS) if "report_metric(" in path.read_text(encoding="utf-8")]
     assert len(expected) >= 7
-    unreported = [result.notebook for result in results if result.notebook in expected and not result.headline]
+    unreported = [result.notebook for result in class_run.values() if result.notebook in expected and not result.headline]
     assert not unreported, f"no headline metric reported by {unreported}"
 
 
 def test_a_smoke_run_goes_past_failed_result_checks_but_not_past_errors(tmp_path: Path) -> None:
     import nbformat
-
-    from bertcourse.tools.notebook_runner import run_notebooks
 
     cells = {"01_checks.ipynb": ["assert 0.2 > 0.5, 'accuracy too low'",
                                  "from bertcourse.course.metrics_report import report_metric\n"
@@ -139,30 +154,13 @@ def test_a_qa_source_without_a_test_split_gets_one_by_document(tmp_path: Path,
     assert titles == {"train": {"A", "B"}, "validation": {"C"}, "test": {"D"}}  # the last tenth of train, by article
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(),
-                    reason=f"the real datasets are not beside the repository ({SHARED_DATA} is absent), and the "
-                           "gpu profile cannot download them here")
-def test_lessons_04_and_09_run_on_an_imported_03_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The class's path: an instructor's session runs 03 and exports its model; a learner's course
-    home imports it, and 04 and 09 run on it, each saying where the model came from."""
+def test_lessons_04_and_09_run_on_an_imported_03_model(class_run: dict[str, RunResult]) -> None:
+    """The class's half of the run: 04 and 09 ran in the learner's home on the imported model, and
+    each says where the model came from."""
     import nbformat
 
-    from bertcourse.tools import handoffs
-    from bertcourse.tools.notebook_runner import course_notebooks, run_notebooks
-
-    monkeypatch.setenv("BERTCOURSE_DATA_DIR", str(SHARED_DATA))
-    monkeypatch.setenv("BERTCOURSE_MODEL_OVERRIDES", "*=all-MiniLM-L6-v2")
-    monkeypatch.delenv("BERTCOURSE_MODEL_DIR", raising=False)
-    session, = run_notebooks(course_notebooks(["03_"]), tmp_path / "session", "gpu", timeout=1200, html=False, smoke=True)
-    assert session.ok, session.error
-    archive = handoffs.export(["03_pretrained"], tmp_path / "class.tar", home=str(tmp_path / "session" / "home"))
-    learner = tmp_path / "learner"
-    handoffs.import_archive(archive, home=str(learner))
-    results = run_notebooks(course_notebooks(["04_", "09_"]), tmp_path / "class", "gpu", home=learner, timeout=1200,
-                            html=False, smoke=True)
-    assert [result.notebook[:3] for result in results] == ["04_", "09_"]
-    assert all(result.ok and result.headline for result in results), [result.error for result in results]
-    for result in results:
+    for result in (class_run["04_"], class_run["09_"]):
+        assert result.ok and result.headline, result.error
         printed = "".join(output.get("text", "") for cell in nbformat.read(result.executed, as_version=4).cells
                           if cell.cell_type == "code" for output in cell.outputs)
         assert "03_pretrained: imported: " in printed and "notebook 03_pretraining, gpu profile, SMOKE budgets" in printed

@@ -368,7 +368,7 @@ def import_archive(archive: Path, replace_existing: bool = False, home: str | No
             elif target.is_dir():
                 target.rmdir()  # the empty folder a lesson created before saving nothing
             handoffs.move(stagings[name], target)
-            lines.append(f"{name:22s} imported{kept}: {handoffs.describe(target)}")
+            lines.append(f"{name:22s} {handoffs.describe(target)}{kept}")  # describe() begins "imported: "
     finally:
         for staging in stagings.values():
             if staging.exists():
