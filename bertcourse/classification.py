@@ -32,21 +32,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from torch import nn
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 from bertcourse.course import handoffs
 from bertcourse.course.formats import text_columns
 from bertcourse.course.profiles import recipe_for
 from bertcourse.intervals import Interval
-from bertcourse.training import FinetuneSettings, bootstrap_scores, length_sorted_batches
+from bertcourse.training import (
+    FinetuneSettings,
+    bootstrap_scores,
+    length_sorted_batches,
+)
 
 # Written out for the learner in notebook 04_finetuning's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
 # `bertcourse dev sync-saved` rewrites the cells from this module.
 SAVED_IN_NOTEBOOK = dict.fromkeys((
     "mean_pool",
+    "MeanPoolingClassifier",
 ), "04_finetuning")
 
 # MiniLM (22.7M parameters, 6 layers) is small and was trained for sentence embeddings: it needs a
@@ -101,6 +109,32 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     """Average of the token vectors, padding excluded: (batch, seq, dim) -> (batch, dim)."""
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+class MeanPoolingClassifier(nn.Module):
+    """An encoder with its classification head on the mean of the token vectors, not on `[CLS]`.
+
+    `AutoModelForSequenceClassification` classifies the `[CLS]` vector (through the pooler that NSP
+    trained). For notebook 03's tiny BERT that vector learnt little in a few minutes of NSP, while
+    the average of all token vectors keeps every word's evidence, as the frozen probes of notebook
+    04's section 3 showed for MiniLM. The loss, the Trainer and the recipe stay the same: only what
+    the head reads changes."""
+
+    def __init__(self, encoder: nn.Module, num_labels: int) -> None:
+        super().__init__()
+        self.bert = encoder                           # a bare encoder (AutoModel), pooler not needed
+        self.config = encoder.config
+        self.config.num_labels = num_labels           # read by the Trainer and predict_probabilities
+        self.dropout = nn.Dropout(encoder.config.hidden_dropout_prob)
+        self.classifier = nn.Linear(encoder.config.hidden_size, num_labels)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None) -> SequenceClassifierOutput:
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state         # (batch, seq, hidden)
+        logits = self.classifier(self.dropout(mean_pool(hidden, attention_mask)))  # (batch, num_labels)
+        loss = None if labels is None else F.cross_entropy(logits, labels)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
 
 
 @torch.no_grad()

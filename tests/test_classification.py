@@ -260,3 +260,32 @@ def test_predictions_come_back_in_the_datasets_order_when_training_groups_by_len
     np.testing.assert_allclose(in_order, one_by_one, atol=1e-4)
     assert trainer.args.train_sampling_strategy == "group_by_length"   # restored
     assert not np.allclose(trainer.predict(encoded).predictions, one_by_one, atol=1e-4)  # what the helper avoids
+
+
+def test_the_mean_pooling_head_reads_every_real_token_and_trains_with_the_trainer(tokenizer, dataset,
+                                                                                  tmp_path: Path) -> None:
+    """Notebook 04's head for notebook 03's BERT: padding changes nothing, the [CLS] vector alone does not
+    decide the logits (as it does through BertForSequenceClassification's pooler), the loss is the
+    cross-entropy of the logits, and the shared Trainer path fine-tunes it."""
+    torch.manual_seed(0)
+    model = clf.MeanPoolingClassifier(BertModel(tiny_config(tokenizer), add_pooling_layer=False), num_labels=2).eval()
+    assert model.config.num_labels == 2
+    short = tokenizer(["i am so happy today"], return_tensors="pt")
+    padded = tokenizer(["i am so happy today"], padding="max_length", max_length=20, return_tensors="pt")
+    assert torch.allclose(model(**short).logits, model(**padded).logits, atol=1e-5)
+    hidden = model.bert(**short).last_hidden_state
+    expected = model.classifier(hidden.mean(dim=1))                       # one text, no padding: a plain mean
+    assert torch.allclose(model(**short).logits, expected, atol=1e-5)
+    assert not torch.allclose(model(**short).logits, model.classifier(hidden[:, 0]), atol=1e-3)
+    labels = torch.tensor([1])
+    output = model(**short, labels=labels)
+    assert torch.isclose(output.loss, torch.nn.functional.cross_entropy(output.logits, labels))
+
+    settings = training.FinetuneSettings(learning_rate=3e-3, epochs=20, batch_size=4,
+                                         warmup_ratio=0.1, weight_decay=0.01, max_length=16)
+    encoded = clf.tokenize_for_classification(dataset, tokenizer, settings.max_length)
+    arguments = training.training_arguments(settings, tmp_path, disable_tqdm=True, eval_strategy="no")
+    training.make_trainer(model.train(), tokenizer, arguments, encoded["train"]).train()
+    probabilities = training.predict_probabilities(model, tokenizer, TEXTS, settings.max_length)
+    assert probabilities.shape == (len(TEXTS), 2)
+    assert (probabilities.argmax(axis=1) == np.array(LABELS)).all()       # memorises 8 training texts
