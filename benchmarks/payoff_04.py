@@ -4,7 +4,7 @@ majority answer and against the same architecture from random weights (the noteb
 Needs notebook 03's checkpoint in the course home (`BERTCOURSE_HOME`). `head` is where the classifier reads:
 `cls` (`AutoModelForSequenceClassification`, the pooler on `[CLS]`), `mean` (`classification.MeanPoolingClassifier`,
 what notebook 04 uses for this model) or `probe` (no fine-tuning: a logistic regression on the frozen encoder's
-mean-pooled vectors, notebook 04's section-3 probe). Results: `results_payoff.md`.
+mean-pooled vectors, notebook 04's section-2 probe). Results: `results_payoff.md`.
 
     BERTCOURSE_HOME=<home with 03_pretrained> python benchmarks/payoff_04.py head=mean [lr=2e-3] [epochs=15] [batch_size=32]
 

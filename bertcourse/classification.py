@@ -117,7 +117,7 @@ class MeanPoolingClassifier(nn.Module):
     `AutoModelForSequenceClassification` classifies the `[CLS]` vector (through the pooler that NSP
     trained). For notebook 03's tiny BERT that vector learnt little in a few minutes of NSP, while
     the average of all token vectors keeps every word's evidence, as the frozen probes of notebook
-    04's section 3 showed for MiniLM. The loss, the Trainer and the recipe stay the same: only what
+    04's section 2 showed for MiniLM. The loss, the Trainer and the recipe stay the same: only what
     the head reads changes."""
 
     def __init__(self, encoder: nn.Module, num_labels: int) -> None:
