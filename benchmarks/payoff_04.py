@@ -22,11 +22,7 @@ import numpy as np
 
 
 def main(args: dict[str, str]) -> None:
-    from transformers import (
-        AutoModel,
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-    )
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
     import bertcourse as bc
     from bertcourse import classification as clf

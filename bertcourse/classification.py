@@ -43,11 +43,7 @@ from bertcourse.course import handoffs
 from bertcourse.course.formats import text_columns
 from bertcourse.course.profiles import recipe_for
 from bertcourse.intervals import Interval
-from bertcourse.training import (
-    FinetuneSettings,
-    bootstrap_scores,
-    length_sorted_batches,
-)
+from bertcourse.training import FinetuneSettings, bootstrap_scores, length_sorted_batches
 
 # Written out for the learner in notebook 04_finetuning's `#@save` cells; tests/test_saved_cells.py
 # checks both ways (each name has its cell, each cell's definition is listed here), and
