@@ -9,13 +9,16 @@ second sentences; mean reciprocal rank, paired interval). Results: `results_payo
 
 Pools: the sources of `embeddings.course_pairs` ("paraphrases", "question / answer sentence",
 "FAQ question / answer", "same intent"; "course" is all four), "neighbour" (consecutive corpus sentences,
-the lesson's earlier pairs) and "dropout" (each corpus sentence with itself: the two passes differ only by
-dropout, as in unsupervised SimCSE); join them with "+".
+the lesson's earlier pairs), "dropout" (each corpus sentence with itself: the two passes differ only by
+dropout, as in unsupervised SimCSE) and "deletion" (each corpus sentence with a copy missing about 30% of its
+words, `embeddings.word_deletion_pairs`); join them with "+". A recipe also takes steps, batch, lr, scale, seed
+and pooling (mean or cls).
 
-    BERTCOURSE_HOME=~/course python benchmarks/payoff_09.py "pool=course,steps=300" "pool=neighbour,steps=120,lr=1e-4"
+    BERTCOURSE_HOME=~/course python benchmarks/payoff_09.py "pool=course+deletion,steps=150,batch=64" "pool=course,steps=300"
 
 `split=validation` (anywhere among the arguments) scores STS on the course's 94 validation pairs instead of the
 94 test pairs: nothing about the contrastive step was chosen on them, so they are a second, independent check.
+`init=random` starts both runs from randomly initialised weights of the same architecture instead of notebook 03's.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ import numpy as np
 
 
 def main(arguments: list[str]) -> None:
-    from transformers import AutoModel, AutoTokenizer
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     import bertcourse as bc
     from bertcourse import embeddings as emb
@@ -38,36 +42,42 @@ def main(arguments: list[str]) -> None:
 
     bc.use_profile("laptop")
     path = bc.paths.saved_checkpoint("03_pretrained")
-    tokenizer, base = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+    settings = dict(item.split("=", 1) for item in arguments if item.startswith(("split=", "init=")))
+    split, init = settings.get("split", "test"), settings.get("init", "pretrained")
+    specs = [item for item in arguments if not item.startswith(("split=", "init="))]
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if init == "random":
+        torch.manual_seed(0)
+        base = AutoModel.from_config(AutoConfig.from_pretrained(path)).eval()
+    else:
+        base = AutoModel.from_pretrained(path).eval()
     data = bc.paths.shipped_data_dir()
-    split = next((item.split("=", 1)[1] for item in arguments if item.startswith("split=")), "test")
-    specs = [item for item in arguments if not item.startswith("split=")]
     sts = bc.load_dataset("stsb")[split]
     paraphrase = [json.loads(line) for line in (data / "paraphrase" / "test.jsonl").read_text(encoding="utf-8").splitlines()]
     corpus = bc.load_dataset("wikipedia")["train"]["sentences"]
     pools = {**emb.course_pairs(data), "neighbour": emb.neighbour_pairs(corpus),
              "dropout": [(sentence, sentence) for document in corpus for sentence in document]}
+    pools["deletion"] = emb.word_deletion_pairs([sentence for sentence, _ in pools["dropout"]])
     pools["course"] = [pair for name in ("paraphrases", "question / answer sentence", "FAQ question / answer", "same intent")
                        for pair in pools[name]]
 
-    def sts_cosines(model: Any) -> np.ndarray:
-        return emb.pair_cosines(model, tokenizer, sts["sentence1"], sts["sentence2"], "mean")
+    def sts_cosines(model: Any, pooling: str = "mean") -> np.ndarray:
+        return emb.pair_cosines(model, tokenizer, sts["sentence1"], sts["sentence2"], pooling)
 
-    def reciprocal_ranks(model: Any) -> np.ndarray:
+    def reciprocal_ranks(model: Any, pooling: str = "mean") -> np.ndarray:
         wanted = [i for i, row in enumerate(paraphrase) if row["label"] == "equivalent"]
-        scores = (emb.encode(model, tokenizer, [paraphrase[i]["sentence1"] for i in wanted])
-                  @ emb.encode(model, tokenizer, [row["sentence2"] for row in paraphrase]).T).numpy()
+        scores = (emb.encode(model, tokenizer, [paraphrase[i]["sentence1"] for i in wanted], pooling)
+                  @ emb.encode(model, tokenizer, [row["sentence2"] for row in paraphrase], pooling).T).numpy()
         return np.array([1.0 / (1 + (scores[k] > scores[k, i]).sum()) for k, i in enumerate(wanted)])
 
-    before_cosines, before_ranks = sts_cosines(base), reciprocal_ranks(base)
-    print(f"before: STS x100 {emb.spearman_interval(before_cosines, sts['score']).scaled(100)}, "
-          f"paraphrase MRR {before_ranks.mean():.3f}", flush=True)
+    print(f"{init} encoder, mean pooling: STS x100 {emb.spearman_interval(sts_cosines(base), sts['score']).scaled(100)}, "
+          f"paraphrase MRR {reciprocal_ranks(base).mean():.3f}", flush=True)
     for spec in specs:
         options = dict(item.split("=") for item in spec.split(","))
         pairs = [pair for name in options["pool"].split("+") for pair in pools[name]]
         recipe = {"steps": int(options.get("steps", 120)), "batch_size": int(options.get("batch", 32)),
                   "learning_rate": float(options.get("lr", 3e-4)), "scale": float(options.get("scale", 20)),
-                  "seed": int(options.get("seed", 0))}
+                  "seed": int(options.get("seed", 0)), "pooling": options.get("pooling", "mean")}
         order = np.random.default_rng(0).permutation(len(pairs))
         shuffled = list(zip([a for a, _ in pairs], [pairs[i][1] for i in order]))
         start = time.perf_counter()
@@ -75,8 +85,8 @@ def main(arguments: list[str]) -> None:
         losses = [emb.contrastive_finetune(model, tokenizer, chosen, **recipe)
                   for model, chosen in ((trained, pairs), (control, shuffled))]
         seconds = time.perf_counter() - start
-        after, shuffled_cosines = sts_cosines(trained), sts_cosines(control)
-        ranks, control_ranks = reciprocal_ranks(trained), reciprocal_ranks(control)
+        before_cosines, after, shuffled_cosines = (sts_cosines(model, recipe["pooling"]) for model in (base, trained, control))
+        ranks, control_ranks = (reciprocal_ranks(model, recipe["pooling"]) for model in (trained, control))
         result = {"spec": spec, "pairs": len(pairs), "seconds (both runs)": round(seconds),
                   "final loss, pairs / control": [round(float(np.mean(curve[-20:])), 2) for curve in losses],
                   "STS after": str(emb.spearman_interval(after, sts["score"]).scaled(100)),

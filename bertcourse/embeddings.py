@@ -41,7 +41,7 @@ from bertcourse.course.resources import model_source
 Pooling = Literal["cls", "mean"]
 
 # Written out in notebook 09 (`#@save bertcourse.embeddings` cells); tests/test_saved_cells.py keeps them identical.
-SAVED_IN_NOTEBOOK = dict.fromkeys(("pool", "contrastive_loss"), "09_embeddings_search")
+SAVED_IN_NOTEBOOK = dict.fromkeys(("pool", "contrastive_loss", "word_deletion_pairs"), "09_embeddings_search")
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -> torch.Tensor:
@@ -145,6 +145,22 @@ def neighbour_pairs(documents: Sequence[Sequence[str]]) -> list[tuple[str, str]]
     """Consecutive sentences of the same document as (anchor, positive) pairs: free, unlabelled
     training pairs whose partners share a topic (what next-sentence prediction also used)."""
     return [(doc[i], doc[i + 1]) for doc in documents for i in range(len(doc) - 1)]
+
+
+def word_deletion_pairs(sentences: Sequence[str], rate: float = 0.3, seed: int = 0) -> list[tuple[str, str]]:
+    """Each sentence paired with a copy of itself that lost about `rate` of its words: positives made
+    from unlabelled text (the token-deletion augmentation of CLEAR and ConSERT).
+
+    The two views share their content and most of their words, so pulling them together (and away
+    from the rest of the batch) teaches the encoder to give sentences that say the same things close
+    vectors, something any corpus can supply in thousands. A view keeps at least one word."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for sentence in sentences:
+        words = sentence.split()
+        kept = [word for word in words if rng.random() >= rate] or words[:1]
+        pairs.append((sentence, " ".join(kept)))
+    return pairs
 
 
 def _jsonl(path: Path) -> list[dict]:

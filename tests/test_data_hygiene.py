@@ -16,8 +16,9 @@ sentences); 09 `sts` validation
 (where the cosine threshold is chosen) and `intents` train (the few-shot examples). The `paraphrase` pairs
 (09's section 6 and `benchmarks/sentence_pairs.py`) train a pair classifier on train and choose a bi-encoder's
 cosine threshold on validation, so their test split is checked against both. 09's contrastive fine-tune of
-notebook 03's BERT trains on `embeddings.course_pairs` (paraphrase train, qa train, the FAQ, intents train) and is
-scored on the `sts` test pairs, so those are checked against that text too. (The lesson's demo sentences are
+notebook 03's BERT trains on `embeddings.course_pairs` (paraphrase train, qa train, the FAQ, intents train) and on
+`corpus` train's sentences with words deleted, and is scored on the `sts` test pairs, so those are checked against
+that text too. (The lesson's demo sentences are
 not: the FAQ is also the collection section 5 searches, and quotes it on purpose.) Notebooks 00-02 train
 nothing, so they are not checked.
 
@@ -144,6 +145,16 @@ class TrainingText:
         return None
 
 
+def _contrastive_pairs() -> list[str]:
+    """What notebook 09's contrastive fine-tune trains on: `embeddings.course_pairs`' sources and the corpus
+    sentences that `embeddings.word_deletion_pairs` pairs with their shortened copies."""
+    return (_fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2")
+            + _fields(DATA / "intents" / "train.jsonl", "text")
+            + _fields(DATA / "qa" / "train.jsonl", "question") + _context_sentences(DATA / "qa" / "train.jsonl")
+            + _fields(DATA / "faq" / "faq.jsonl", "question", "answer")
+            + _sentences(DATA / "corpus" / "train.txt"))
+
+
 TRAINING_SOURCES = {
     "corpus train": lambda: _sentences(DATA / "corpus" / "train.txt"),
     "emotion train": lambda: _fields(DATA / "emotion" / "train.jsonl", "text"),
@@ -158,12 +169,10 @@ TRAINING_SOURCES = {
     "sts validation + intents train": lambda: (_fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2")
                                                + _fields(DATA / "intents" / "train.jsonl", "text")),
     "paraphrase train": lambda: _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2"),
+    "09's contrastive pairs": lambda: _contrastive_pairs(),
     "sts validation + intents train + 09's contrastive pairs": lambda: (
         _fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2")
-        + _fields(DATA / "intents" / "train.jsonl", "text")
-        + _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2")
-        + _fields(DATA / "qa" / "train.jsonl", "question") + _context_sentences(DATA / "qa" / "train.jsonl")
-        + _fields(DATA / "faq" / "faq.jsonl", "question", "answer")),
+        + _fields(DATA / "intents" / "train.jsonl", "text") + _contrastive_pairs()),
     "paraphrase train + validation": lambda: _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2")
                                              + _fields(DATA / "paraphrase" / "validation.jsonl", "sentence1", "sentence2"),
 }
@@ -201,6 +210,8 @@ HELD_OUT = {
     "sts/test": (lambda: _fields(DATA / "sts" / "test.jsonl", "sentence1", "sentence2"),
                  "sts validation + intents train + 09's contrastive pairs"),
     "intents/test": (lambda: _fields(DATA / "intents" / "test.jsonl", "text"), "sts validation + intents train"),
+    # notebook 09's second check of the contrastive fine-tune
+    "sts/validation": (lambda: _fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2"), "09's contrastive pairs"),
     # split by topic, so a test pair's sentences are new to the classifier and to the threshold chosen on validation
     "paraphrase/validation": (lambda: _fields(DATA / "paraphrase" / "validation.jsonl", "sentence1", "sentence2"),
                               "paraphrase train"),

@@ -102,6 +102,21 @@ def test_neighbour_pairs_stay_inside_documents() -> None:
     assert emb.neighbour_pairs([["a", "b", "c"], ["d"], ["e", "f"]]) == [("a", "b"), ("b", "c"), ("e", "f")]
 
 
+def test_word_deletion_pairs_keep_the_order_drop_about_the_rate_and_never_empty_a_view() -> None:
+    sentences = [" ".join(f"w{i}_{j}" for j in range(20)) for i in range(200)] + ["alone"]
+    pairs = emb.word_deletion_pairs(sentences, rate=0.3, seed=1)
+    assert [anchor for anchor, _ in pairs] == sentences
+    for anchor, view in pairs:
+        words = anchor.split()
+        kept = view.split()
+        assert kept and [words.index(word) for word in kept] == sorted(words.index(word) for word in kept)
+    dropped = 1 - sum(len(view.split()) for _, view in pairs[:-1]) / (20 * 200)
+    assert 0.25 < dropped < 0.35
+    assert pairs == emb.word_deletion_pairs(sentences, rate=0.3, seed=1) != emb.word_deletion_pairs(sentences, rate=0.3, seed=2)
+    assert emb.word_deletion_pairs(["one two three"], rate=0.0) == [("one two three", "one two three")]
+    assert emb.word_deletion_pairs(["one two three"], rate=1.0) == [("one two three", "one")]
+
+
 def test_recall_and_mrr_on_hand_computed_rankings() -> None:
     ranked = [[2, 0, 1], [1, 2, 0], [0, 1, 2]]
     relevant = [{0}, {0}, {0, 2}]
