@@ -17,9 +17,9 @@ sentences); 09 `sts` validation
 (09's section 6 and `benchmarks/sentence_pairs.py`) train a pair classifier on train and choose a bi-encoder's
 cosine threshold on validation, so their test split is checked against both. 09's contrastive fine-tune of
 notebook 03's BERT trains on `embeddings.course_pairs` (paraphrase train, qa train, the FAQ, intents train) and on
-`corpus` train's sentences with words deleted, and is scored on the `sts` test pairs, so those are checked against
-that text too. (The lesson's demo sentences are
-not: the FAQ is also the collection section 5 searches, and quotes it on purpose.) Notebooks 00-02 train
+`corpus` train's sentences with words deleted, and is scored on the `sts` test pairs and, as a second check, the
+validation pairs, so both are checked against that text too. (The lesson's demo sentences are not: the FAQ is also
+the collection section 5 searches, and quotes it on purpose.) Notebooks 00-02 train
 nothing, so they are not checked.
 
 **Demo sentences** are the string literals of a notebook's code cells with at least 4 words: plain strings,
@@ -169,7 +169,7 @@ TRAINING_SOURCES = {
     "sts validation + intents train": lambda: (_fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2")
                                                + _fields(DATA / "intents" / "train.jsonl", "text")),
     "paraphrase train": lambda: _fields(DATA / "paraphrase" / "train.jsonl", "sentence1", "sentence2"),
-    "09's contrastive pairs": lambda: _contrastive_pairs(),
+    "09's contrastive pairs": _contrastive_pairs,
     "sts validation + intents train + 09's contrastive pairs": lambda: (
         _fields(DATA / "sts" / "validation.jsonl", "sentence1", "sentence2")
         + _fields(DATA / "intents" / "train.jsonl", "text") + _contrastive_pairs()),
